@@ -1,0 +1,41 @@
+"""mi_cvx: information-theoretically optimal adversarial attacks by convex optimisation.
+
+An attacker who knows an observation ``X`` and the label ``Y`` perturbs ``X``
+to minimise ``I(Y; X + Delta)`` under a budget.  Each problem family is a
+disciplined-convex CVXPY problem built by a factory; closed forms in
+:mod:`mi_cvx.oracles` cross-check the conic solves and give exact fast paths.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from . import info, oracles, solvers, validate
+from .core import AttackProblem, AttackResult, relative_error
+from .errors import InvalidInputError, MiCvxError, SolverError, UnsupportedSolverError
+from .gaussian import gaussian_scalar, gaussian_sparse, gaussian_vector
+from .solvers import installed_solvers
+
+try:
+    __version__ = version("mi-cvx")
+except PackageNotFoundError:  # running from a source tree that was not installed
+    __version__ = "0.0.0+unknown"
+
+__all__ = [
+    "AttackProblem",
+    "AttackResult",
+    "InvalidInputError",
+    "MiCvxError",
+    "SolverError",
+    "UnsupportedSolverError",
+    "gaussian_scalar",
+    "gaussian_sparse",
+    "gaussian_vector",
+    "info",
+    "installed_solvers",
+    "oracles",
+    "relative_error",
+    "solvers",
+    "validate",
+    "__version__",
+]

@@ -1,0 +1,404 @@
+"""Gaussian attack problems as log-det SDPs (MATH.md sections 1-3 and 6).
+
+Model: ``Y ~ N(0, signal_cov)`` in R^n, ``X = A Y + N`` with
+``N ~ N(0, noise_cov)`` in R^m independent of ``Y``; the attacker adds
+``Delta`` and the system sees ``Z = X + Delta``.  The optimal attack is jointly
+Gaussian with ``(Y, N)`` (Theorem 3.1), so the decision variable is the joint
+covariance ``S`` of ``(Y, N, Delta)``; ``I(Y; Z)`` is
+``0.5 logdet(signal_cov) - 0.5 logdet Cov(Y | Z)`` and ``Cov(Y | Z) >= K`` is a
+Schur-complement LMI in ``S``, so maximising ``log_det(K)`` is a DCP problem.
+
+Factories
+---------
+* :func:`gaussian_scalar` -- Theorem 3.1.
+* :func:`gaussian_vector` -- the general model (Theorem 3.2 when noiseless
+  with a scalar signal covariance).
+* :func:`gaussian_sparse` -- the attack confined to a subset of the rows of
+  ``X`` (the budgeted form of Theorem 4.1).
+
+Attack readout (``result.attack``)
+----------------------------------
+``joint_cov``
+    Covariance of ``(Y, N, Delta)``, size ``n + 2m``.
+``F``, ``G``, ``W_cov``
+    The attack as ``Delta = F Y + G N + W`` with ``W ~ N(0, W_cov)``
+    independent of ``(Y, N)``.
+``attack_cov``
+    ``Cov(Delta)``.
+``posterior_cov``
+    ``Cov(Y | Z)`` at the optimum (the variable ``K``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cvxpy as cp
+import numpy as np
+
+from . import oracles as _oracles
+from . import validate as _v
+from .core import AttackProblem, parameter
+from .errors import InvalidInputError
+from .info import gaussian_linear_mi
+
+KNOWS = ("x_and_y", "x")
+FORMULATIONS = ("full", "compact")
+
+
+@dataclass(frozen=True)
+class GaussianModel:
+    """The validated data of a Gaussian attack problem (``X = A Y + N``)."""
+
+    A: np.ndarray
+    signal_cov: np.ndarray
+    noise_cov: np.ndarray
+    support: np.ndarray  # rows of X the attack may touch
+
+    @property
+    def n(self) -> int:
+        return self.A.shape[1]
+
+    @property
+    def m(self) -> int:
+        return self.A.shape[0]
+
+    @property
+    def x_cov(self) -> np.ndarray:
+        """``Cov(X) = A signal_cov A^T + noise_cov``."""
+        return self.A @ self.signal_cov @ self.A.T + self.noise_cov
+
+    def isotropic_noise(self) -> float | None:
+        """``noise_var`` if ``noise_cov = noise_var * I``, else None."""
+        diag = self.noise_cov[0, 0]
+        return float(diag) if np.array_equal(self.noise_cov, diag * np.eye(self.m)) else None
+
+    def joint_map(self) -> tuple[np.ndarray, np.ndarray]:
+        """Maps from ``(Y, N, Delta)`` to ``Y`` and to ``Z``."""
+        n, m = self.n, self.m
+        to_y = np.hstack([np.eye(n), np.zeros((n, 2 * m))])
+        to_z = np.hstack([self.A, np.eye(m), np.eye(m)])
+        return to_y, to_z
+
+    def mi_of(self, joint_cov: np.ndarray) -> float:
+        """``I(Y; Z)`` of a joint covariance of ``(Y, N, Delta)``, in plain numpy."""
+        to_y, to_z = self.joint_map()
+        return gaussian_linear_mi(joint_cov, to_y, to_z)
+
+    def joint_from_gains(self, F, G, W_cov) -> np.ndarray:
+        """Covariance of ``(Y, N, Delta)`` for ``Delta = F Y + G N + W``."""
+        sy, sn = self.signal_cov, self.noise_cov
+        c_dy, c_dn = F @ sy, G @ sn
+        c_dd = F @ sy @ F.T + G @ sn @ G.T + W_cov
+        n, m = self.n, self.m
+        out = np.zeros((n + 2 * m, n + 2 * m))
+        out[:n, :n], out[n:n + m, n:n + m] = sy, sn
+        out[n + m:, :n], out[:n, n + m:] = c_dy, c_dy.T
+        out[n + m:, n:n + m], out[n:n + m, n + m:] = c_dn, c_dn.T
+        out[n + m:, n + m:] = 0.5 * (c_dd + c_dd.T)
+        return out
+
+
+def _model(A, signal_cov, noise_cov, support=None) -> GaussianModel:
+    A = _v.array("A", A)
+    if A.ndim == 1:
+        A = A.reshape(1, -1)
+    if A.ndim != 2 or A.size == 0:
+        raise InvalidInputError("A", f"expected a non-empty (m, n) matrix, got shape {A.shape}")
+    m, n = A.shape
+    sy = _v.covariance("signal_cov", signal_cov, n, definite=True)
+    sn = _v.covariance("noise_cov", noise_cov, m)
+    if support is None:
+        rows = np.arange(m)
+    else:
+        rows = np.unique(_v.array("support", support, ndim=1).astype(int)) if np.size(support) else np.array([], int)
+        if np.size(support) and not np.array_equal(np.asarray(support, dtype=float), np.asarray(support, dtype=int)):
+            raise InvalidInputError("support", "must hold integer row indices")
+        if rows.size and (rows.min() < 0 or rows.max() >= m):
+            raise InvalidInputError("support", f"row indices must lie in [0, {m - 1}], got {rows.tolist()}")
+    return GaussianModel(A, sy, sn, rows)
+
+
+def _noise_factor(noise_cov: np.ndarray) -> np.ndarray:
+    """``L`` with ``noise_cov = L L^T`` and full column rank (shape (m, rank))."""
+    w, V = np.linalg.eigh(noise_cov)
+    keep = w > max(w.max(initial=0.0), 0.0) * noise_cov.shape[0] * 1e-12
+    return V[:, keep] * np.sqrt(w[keep])
+
+
+def _check_budget_arg(budget):
+    return _v.budget(budget, allow_none=True)
+
+
+def _build(model: GaussianModel, budget, knows: str, formulation: str, family: str, description: str,
+           oracle) -> AttackProblem:
+    knows = _v.choice("knows", knows, KNOWS)
+    formulation = _v.choice("formulation", formulation, FORMULATIONS)
+    budget = _check_budget_arg(budget)
+    if formulation == "compact":
+        if np.any(model.noise_cov):
+            raise InvalidInputError("formulation", "'compact' needs noise_cov = 0 (it is the rate-distortion "
+                                    "SDP of the noiseless observation); use 'full'")
+        if model.support.size != model.m:
+            raise InvalidInputError("formulation", "'compact' supports attacks on every row only; use 'full'")
+        return _build_compact(model, budget, family, description, oracle)
+    return _build_full(model, budget, knows, family, description, oracle)
+
+
+def _build_full(model: GaussianModel, budget, knows, family, description, oracle) -> AttackProblem:
+    A, sy = model.A, model.signal_cov
+    n, m = model.n, model.m
+    L = _noise_factor(model.noise_cov)
+    p = L.shape[1]
+    rows = model.support
+    s = rows.size
+    E = np.eye(m)[:, rows]  # Delta = E @ Delta_s
+
+    size = n + p + s
+    S = cp.Variable((size, size), PSD=True, name="joint_cov")
+    iy, ix, idd = slice(0, n), slice(n, n + p), slice(n + p, size)
+    K = cp.Variable((n, n), symmetric=True, name="posterior_cov")
+    cons = [S[iy, iy] == sy]
+    if p:
+        cons += [S[ix, ix] == np.eye(p), S[iy, ix] == 0]
+    s_dd = S[idd, idd]
+    s_yd = S[iy, idd]
+    # Cov(Y, Z) and Cov(Z) are affine in S (Z = A Y + L xi + E Delta_s).
+    m_yz = sy @ A.T + s_yd @ E.T
+    m_zz = A @ sy @ A.T + model.noise_cov + A @ s_yd @ E.T + E @ s_yd.T @ A.T + E @ s_dd @ E.T
+    if p:
+        s_xd = S[ix, idd]
+        m_zz = m_zz + L @ s_xd @ E.T + E @ s_xd.T @ L.T
+    lmi = cp.bmat([[sy - K, m_yz], [m_yz.T, m_zz]])
+    cons.append(0.5 * (lmi + lmi.T) >> 0)
+
+    if knows == "x":
+        # Delta independent of Y given X: Cov(Delta, Y) = Cov(Delta, X) Cov(X)^+ Cov(X, Y).
+        c_x_pinv = np.linalg.pinv(model.x_cov, rcond=1e-12, hermitian=True)
+        s_dx = s_yd.T @ A.T + (S[ix, idd].T @ L.T if p else 0)
+        cons.append(s_yd.T - s_dx @ c_x_pinv @ (A @ sy) == 0)
+
+    attack_cov = E @ s_dd @ E.T
+    params, budget_con = {}, None
+    if budget is not None:
+        params["budget"] = parameter("budget", budget)
+        budget_con = cp.trace(s_dd) <= params["budget"]
+        cons.append(budget_con)
+    logdet_sy = float(np.linalg.slogdet(sy)[1])
+    problem = cp.Problem(cp.Minimize(0.5 * logdet_sy - 0.5 * cp.log_det(K)), cons)
+
+    def readout(ap: AttackProblem) -> dict:
+        Sv = 0.5 * (S.value + S.value.T)
+        # Back from (Y, xi, Delta_s) to (Y, N, Delta) with N = L xi, Delta = E Delta_s.
+        T = np.zeros((n + 2 * m, size))
+        T[:n, :n] = np.eye(n)
+        T[n:n + m, n:n + p] = L
+        T[n + m:, n + p:] = E
+        joint = T @ Sv @ T.T
+        F, G, W = _gains(joint, n, m)
+        return {
+            "attack": {"joint_cov": joint, "F": F, "G": G, "W_cov": W,
+                       "attack_cov": joint[n + m:, n + m:], "posterior_cov": K.value},
+            "mi_check": model.mi_of(joint),
+            "budget_used": float(np.trace(Sv[idd, idd])),
+        }
+
+    variables = {"joint_cov": S, "attack_cov": attack_cov, "attack_signal_cov": E @ s_yd.T,
+                 "posterior_cov": K}
+    return AttackProblem(problem=problem, parameters=params, variables=variables, family=family,
+                         readout=readout, oracle=oracle if knows == "x_and_y" else None,
+                         budget_constraint=budget_con, description=description + f", knows={knows}",
+                         scale=_scale(model, budget),
+                         spec={"knows": knows, "formulation": "full"})
+
+
+def _build_compact(model: GaussianModel, budget, family, description, oracle) -> AttackProblem:
+    """Rate-distortion SDP of the noiseless observation ``X = A Y`` (MATH.md section 2).
+
+    In the eigenbasis ``Cov(X) = U diag(lam) U^T`` (``lam > 0``): maximise
+    ``log_det(K)`` subject to ``0 << K << diag(lam)`` and ``trace(K) <= D``;
+    ``K`` is the error covariance ``Cov(X | Z)`` and the optimal attack is
+    ``Delta = -K diag(lam)^-1 X' + W`` in the rotated frame.
+    """
+    A, sy = model.A, model.signal_cov
+    n, m = model.n, model.m
+    lam, U = np.linalg.eigh(model.x_cov)
+    keep = lam > lam.max(initial=0.0) * m * 1e-12
+    lam, U = lam[keep], U[:, keep]
+    r = lam.size
+    K = cp.Variable((r, r), symmetric=True, name="error_cov")
+    cons = [np.diag(lam) - K >> 0]
+    params, budget_con = {}, None
+    if budget is not None:
+        params["budget"] = parameter("budget", budget)
+        budget_con = cp.trace(K) <= params["budget"]
+        cons.append(budget_con)
+    half_logdet_lam = 0.5 * float(np.sum(np.log(lam)))
+    problem = cp.Problem(cp.Minimize(half_logdet_lam - 0.5 * cp.log_det(K)), cons)
+
+    def readout(ap: AttackProblem) -> dict:
+        Kv = 0.5 * (K.value + K.value.T)
+        H = -(U @ (Kv / lam) @ U.T)  # Delta = H X + W, H = -K C^+ in the original frame
+        F = H @ A
+        W = U @ (Kv - (Kv / lam) @ Kv) @ U.T
+        W = 0.5 * (W + W.T)
+        joint = model.joint_from_gains(F, np.zeros((m, m)), W)
+        return {
+            "attack": {"joint_cov": joint, "F": F, "G": np.zeros((m, m)), "W_cov": W,
+                       "attack_cov": joint[n + m:, n + m:], "error_cov": U @ Kv @ U.T,
+                       "posterior_cov": _posterior(joint, n, m, model)},
+            "mi_check": model.mi_of(joint),
+            "budget_used": float(np.trace(Kv)),
+        }
+
+    variables = {"error_cov": K, "attack_cov": U @ K @ U.T}
+    return AttackProblem(problem=problem, parameters=params, variables=variables, family=family,
+                         readout=readout, oracle=oracle, budget_constraint=budget_con,
+                         description=description + ", compact", scale=_scale(model, budget),
+                         spec={"knows": "x_and_y", "formulation": "compact"})
+
+
+def _posterior(joint, n, m, model):
+    from .info import conditional_covariance
+
+    to_y, to_z = model.joint_map()
+    stacked = np.vstack([to_y, to_z])
+    cov = stacked @ joint @ stacked.T
+    return conditional_covariance(cov, np.arange(n), np.arange(n, n + m))
+
+
+def _gains(joint: np.ndarray, n: int, m: int):
+    """``Delta = F Y + G N + W`` from the joint covariance of ``(Y, N, Delta)``."""
+    yn = slice(0, n + m)
+    d = slice(n + m, n + 2 * m)
+    c_yn = joint[yn, yn]
+    c_dyn = joint[d, yn]
+    gain = c_dyn @ np.linalg.pinv(c_yn, rcond=1e-12, hermitian=True)
+    W = joint[d, d] - gain @ c_dyn.T
+    return gain[:, :n], gain[:, n:], 0.5 * (W + W.T)
+
+
+def _scale(model: GaussianModel, budget) -> float:
+    return float(max(1.0, np.trace(model.x_cov), np.trace(model.signal_cov), budget or 0.0))
+
+
+# ----------------------------------------------------------------- factories
+
+
+def gaussian_scalar(signal_var, noise_var, budget, *, knows: str = "x_and_y") -> AttackProblem:
+    """Theorem 3.1: ``Y ~ N(0, signal_var)``, ``X = Y + N``, ``N ~ N(0, noise_var)``.
+
+    Parameters
+    ----------
+    signal_var : float
+        Variance of the label ``Y`` (> 0).
+    noise_var : float
+        Variance of the observation noise (>= 0; 0 gives the Gaussian
+        rate-distortion function ``0.5 log(signal_var / budget)``).
+    budget : float or None
+        Power budget ``E[Delta^2] <= budget`` (>= 0), or None for no budget
+        (add your own with :meth:`AttackProblem.with_constraints`).
+    knows : {"x_and_y", "x"}
+        What the attacker sees: the paper's attacker knows both; a label-blind
+        attacker's ``Delta`` is independent of ``Y`` given ``X``.
+
+    Returns
+    -------
+    AttackProblem
+        ``parameters["budget"]`` is a ``cp.Parameter``; ``oracle()`` is the
+        closed form of MATH.md section 1 (for ``knows="x_and_y"``).
+
+    Raises
+    ------
+    InvalidInputError
+        Non-positive or non-finite ``signal_var``, negative ``noise_var`` or
+        ``budget``, unknown ``knows``.
+    """
+    sy2 = _v.scalar("signal_var", signal_var, positive=True)
+    sn2 = _v.scalar("noise_var", noise_var, nonneg=True)
+    model = _model(np.ones((1, 1)), sy2, sn2)
+
+    def oracle(values):
+        return float(_oracles.scalar_gaussian_mi(sy2, sn2, values["budget"])) if "budget" in values else None
+
+    return _build(model, budget, knows, "full", "gaussian_scalar",
+                  f"scalar Gaussian, signal_var={sy2:g}, noise_var={sn2:g}", oracle)
+
+
+def gaussian_vector(A, budget, signal_cov=1.0, noise_cov=0.0, *, knows: str = "x_and_y",
+                    formulation: str = "full") -> AttackProblem:
+    """The general Gaussian model ``X = A Y + N`` (MATH.md section 3; Theorem 3.2).
+
+    Parameters
+    ----------
+    A : array_like, shape (m, n)
+        Observation matrix.
+    budget : float or None
+        Power budget ``E||Delta||^2 <= budget``, or None for no default budget.
+    signal_cov : float or array_like (n, n)
+        Covariance of ``Y``; a scalar means that multiple of the identity.  Must
+        be positive definite.
+    noise_cov : float or array_like (m, m)
+        Covariance of ``N``; a scalar means that multiple of the identity; may
+        be 0 (Theorem 3.2) or singular.
+    knows : {"x_and_y", "x"}
+        The paper's attacker, or a label-blind one (``Delta`` independent of
+        ``Y`` given ``X``; a linear constraint on the joint covariance).
+    formulation : {"full", "compact"}
+        ``"full"``: the joint-covariance SDP (size ``n + rank(noise) + m``).
+        ``"compact"``: the rate-distortion SDP of the noiseless observation
+        (size ``rank(A)``); needs ``noise_cov = 0``.
+
+    Returns
+    -------
+    AttackProblem
+        Variables: ``joint_cov`` (the PSD covariance of ``(Y, xi, Delta)`` with
+        ``N = L xi``), ``attack_cov`` (``Cov(Delta)``), ``attack_signal_cov``
+        (``Cov(Delta, Y)``), ``posterior_cov``.  ``oracle()``: the exact
+        structured path when the noise is isotropic (falling bar when it is
+        zero), for the paper's attacker.
+
+    Raises
+    ------
+    InvalidInputError
+        Wrong shapes, non-symmetric / non-PSD covariances, NaNs, negative budget.
+    """
+    model = _model(A, signal_cov, noise_cov)
+    noise_var = model.isotropic_noise()
+    m, n = model.A.shape
+
+    def oracle(values):
+        if "budget" not in values or noise_var is None:
+            return None
+        return _oracles.isotropic_gaussian(model.A, values["budget"], model.signal_cov, noise_var).mi
+
+    return _build(model, budget, knows, formulation, "gaussian_vector",
+                  f"Gaussian vector, m={m}, n={n}", oracle)
+
+
+def gaussian_sparse(A, support, budget=None, signal_cov=1.0, noise_cov=1.0, *,
+                    knows: str = "x_and_y") -> AttackProblem:
+    """The attack confined to the rows ``support`` of ``X = A Y + N`` (MATH.md section 6).
+
+    With ``budget=None`` the attacked rows may be changed arbitrarily, and the
+    optimum is Theorem 4.1's ``I*(S)`` (the information left in the clean rows);
+    with a budget it spans from Theorem 3.2 (``support`` = every row) to
+    Theorem 4.1.
+
+    Parameters
+    ----------
+    A : array_like (m, n)
+    support : sequence of int
+        Rows the attacker may perturb.
+    budget : float or None
+        ``E||Delta_S||^2 <= budget``; None for an unlimited attack on ``support``.
+    signal_cov, noise_cov : float or array_like
+        As in :func:`gaussian_vector`.
+
+    Returns
+    -------
+    AttackProblem
+    """
+    model = _model(A, signal_cov, noise_cov, support=support)
+    return _build(model, budget, knows, "full", "gaussian_sparse",
+                  f"Gaussian sparse attack, m={model.m}, n={model.n}, |S|={model.support.size}", None)

@@ -1,0 +1,297 @@
+"""Closed forms: cross-check oracles for the convex models, and exact fast paths.
+
+Every function here is plain numpy/scipy.  They are *independent* of the CVXPY
+models in :mod:`mi_cvx.gaussian` (and friends): tests compare the two, and the
+exact paths scale to sizes a generic SDP cannot reach.
+
+Gaussian oracles (MATH.md sections 1-3)
+---------------------------------------
+* :func:`scalar_gaussian` -- Theorem 3.1 in closed form.
+* :func:`falling_bar` -- Algorithm 1 (reverse water-filling), exact breakpoint search.
+* :func:`isotropic_gaussian` -- the structured exact path for ``X = A Y + N`` with
+  ``N ~ N(0, noise_var I)`` and any signal covariance.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+import scipy.optimize
+
+from . import validate as _v
+
+# ---------------------------------------------------------------- section 1
+
+
+@dataclass(frozen=True)
+class ScalarGaussianSolution:
+    """Optimal attack on ``X = Y + N`` (Theorem 3.1).
+
+    The attack is ``Delta = signal_gain * Y + noise_gain * N + W`` with ``W``
+    independent of ``(Y, N)`` and of variance ``extra_noise_var`` (non-zero only
+    when there is no observation noise to amplify).
+    """
+
+    mi: float
+    signal_gain: float
+    noise_gain: float
+    extra_noise_var: float
+    budget_used: float
+    slope: float  # dI*/dD  (<= 0); -slope is the budget's multiplier
+
+
+def scalar_gaussian(signal_var: float, noise_var: float, budget: float) -> ScalarGaussianSolution:
+    """Theorem 3.1 in closed form (MATH.md section 1).
+
+    Parameters
+    ----------
+    signal_var : float
+        Variance of ``Y`` (> 0).
+    noise_var : float
+        Variance of the observation noise ``N`` (>= 0).
+    budget : float
+        Power budget ``D`` on ``E[Delta^2]`` (>= 0).
+
+    Returns
+    -------
+    ScalarGaussianSolution
+    """
+    sy2 = _v.scalar("signal_var", signal_var, positive=True)
+    sn2 = _v.scalar("noise_var", noise_var, nonneg=True)
+    d = _v.budget(budget)
+    sig, noise, extra = (float(x) for x in _scalar_gains(sy2, sn2, d))
+    return ScalarGaussianSolution(
+        mi=float(scalar_gaussian_mi(sy2, sn2, d)),
+        signal_gain=sig,
+        noise_gain=noise,
+        extra_noise_var=extra,
+        budget_used=min(d, sy2),
+        slope=-float(_scalar_slope(sy2, sn2, d)),
+    )
+
+
+def scalar_gaussian_mi(signal_var, noise_var, budget):
+    """Vectorised value of Theorem 3.1: ``I*(D)`` in nats (broadcasts over arrays).
+
+    Uses the angle form of MATH.md's closed form: with ``gamma = atan2(sn, sy)``
+    and ``beta = arcsin(sqrt(D / (sy2 + sn2)))``, ``I* = -log sin(gamma + beta)``
+    while ``gamma + beta < pi / 2`` (i.e. ``D < sy2``), and 0 beyond.
+    """
+    sy2, sn2, d = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (signal_var, noise_var, budget)))
+    gamma = np.arctan2(np.sqrt(sn2), np.sqrt(sy2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        beta = np.arcsin(np.sqrt(np.clip(d / (sy2 + sn2), 0.0, 1.0)))
+        phi = np.minimum(gamma + beta, np.pi / 2)
+        out = -np.log(np.sin(phi))
+    out = np.where(d >= sy2, 0.0, np.maximum(out, 0.0))
+    return float(out) if out.ndim == 0 else out
+
+
+def _scalar_gains(sy2, sn2: float, d):
+    """Vectorised gains of Theorem 3.1: ``(signal_gain, noise_gain, extra_noise_var)``."""
+    sy2, d = np.broadcast_arrays(np.asarray(sy2, dtype=float), np.asarray(d, dtype=float))
+    sy, sn = np.sqrt(sy2), np.sqrt(sn2)
+    theta = np.arctan2(sy, sn) - np.arcsin(np.sqrt(np.clip(d / (sy2 + sn2), 0.0, 1.0)))
+    u, v = np.sqrt(d) * np.cos(theta), np.sqrt(d) * np.sin(theta)
+    full = d >= sy2
+    sig = np.where(full, -1.0, -u / sy)
+    if sn2 > 0:
+        noise, extra = np.where(full, 0.0, v / sn), np.zeros_like(d)
+    else:  # nothing to amplify: the same power goes into independent noise
+        noise, extra = np.zeros_like(d), np.where(full, 0.0, v * v)
+    return sig, noise, extra
+
+
+def _scalar_slope(sy2, sn2, d):
+    """``-dI*/dD`` of the scalar problem (>= 0; +inf at D = 0 when sn2 > 0 or at D = 0, sn2 = 0)."""
+    sy2, sn2, d = (np.asarray(a, dtype=float) for a in (sy2, sn2, d))
+    r2 = sy2 + sn2
+    gamma = np.arctan2(np.sqrt(sn2), np.sqrt(sy2))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        beta = np.arcsin(np.sqrt(np.clip(d / r2, 0.0, 1.0)))
+        phi = gamma + beta
+        out = (np.cos(phi) / np.sin(phi)) / (2.0 * np.sqrt(d) * np.sqrt(np.maximum(r2 - d, 0.0)))
+    out = np.where(d >= sy2, 0.0, out)
+    out = np.where((d <= 0) & (sy2 > 0), np.inf, out)
+    return float(out) if out.ndim == 0 else out
+
+
+# ---------------------------------------------------------------- section 2
+
+
+@dataclass(frozen=True)
+class FallingBarResult:
+    """Reverse water-filling: ``allocation[i] = min(level, eigenvalues[i])``.
+
+    ``allocation`` is in the order of the input eigenvalues; ``mi`` is
+    ``sum 0.5 log(lam_i / D_i)`` in nats; ``dual`` is ``-dI*/dD = 1 / (2 level)``
+    (0 once the budget removes all information).
+    """
+
+    level: float
+    allocation: np.ndarray
+    mi: float
+    dual: float
+
+
+def falling_bar(eigenvalues, budget) -> FallingBarResult:
+    """Algorithm 1 of the paper: the exact water level for reverse water-filling.
+
+    Parameters
+    ----------
+    eigenvalues : array_like
+        The non-negative per-channel signal powers ``lam_i`` (e.g.
+        ``signal_var * s_i**2`` for singular values ``s_i``); zeros are ignored.
+    budget : float
+        Total power ``D``.
+
+    Returns
+    -------
+    FallingBarResult
+
+    Notes
+    -----
+    Sort ``lam`` descending; the budget used at level ``mu`` is
+    ``sum min(mu, lam_i)``, piecewise linear in ``mu`` with breakpoints at the
+    ``lam_k``.  The exact level lies in ``[lam_{k+1}, lam_k]`` where
+    ``mu = (D - sum_{i>k} lam_i) / k``: one sort and one cumulative sum, no
+    bisection tolerance.
+    """
+    lam = _v.nonneg_vector("eigenvalues", np.ravel(np.asarray(eigenvalues, dtype=float)))
+    d = _v.budget(budget)
+    total = float(lam.sum())
+    if d >= total:
+        level = float(lam.max(initial=0.0))
+        return FallingBarResult(level, lam.copy(), 0.0, 0.0)
+    if d == 0.0:
+        return FallingBarResult(0.0, np.zeros_like(lam), float("inf"), float("inf"))
+    order = np.argsort(-lam, kind="stable")
+    srt = lam[order]
+    tail = total - np.cumsum(srt)  # tail[k-1] = sum_{i>k} lam_i  (k = 1..r)
+    k = np.arange(1, srt.size + 1)
+    mu = (d - tail) / k
+    nxt = np.append(srt[1:], 0.0)
+    valid = (mu <= srt * (1 + 1e-15)) & (mu >= nxt * (1 - 1e-15)) & (srt > 0)
+    idx = int(np.argmax(valid))  # the first (largest-eigenvalue) interval holding the level
+    level = float(mu[idx])
+    alloc = np.minimum(level, lam)
+    pos = lam > 0
+    mi = float(0.5 * np.sum(np.log(lam[pos] / alloc[pos])))
+    return FallingBarResult(level, alloc, mi, 1.0 / (2.0 * level))
+
+
+# ---------------------------------------------------------------- section 3
+
+
+@dataclass(frozen=True)
+class IsotropicGaussianSolution:
+    """Exact optimum for ``X = A Y + N``, ``N ~ N(0, noise_var I)`` (MATH.md section 3).
+
+    Attributes
+    ----------
+    mi : float
+        Optimal ``I(Y; Z)`` in nats.
+    allocation : ndarray
+        Budget ``D_i`` per principal channel (singular values of
+        ``A signal_cov^(1/2)``, descending).
+    channel_power : ndarray
+        Signal power ``b_i^2`` of each channel.
+    dual : float
+        ``-dI*/dD``.
+    F, G : ndarray
+        Gains of the optimal attack ``Delta = F Y + G N + W``.
+    W_cov : ndarray
+        Covariance of the independent part ``W``.
+    """
+
+    mi: float
+    allocation: np.ndarray
+    channel_power: np.ndarray
+    dual: float
+    F: np.ndarray = field(repr=False)
+    G: np.ndarray = field(repr=False)
+    W_cov: np.ndarray = field(repr=False)
+
+
+def isotropic_gaussian(A, budget, signal_cov=1.0, noise_var=0.0, *, tol: float = 1e-13) -> IsotropicGaussianSolution:
+    """Exact optimal attack on ``X = A Y + N`` with isotropic noise, any signal covariance.
+
+    Whitening ``Y`` and rotating by the SVD of ``B = A signal_cov^(1/2)`` splits
+    the problem into independent scalar problems (Theorem 3.1) with signal
+    powers ``b_i^2`` and noise ``noise_var``, coupled only by the budget.  The
+    allocation equalises the slopes ``dI_i/dD_i = -lambda`` over the channels;
+    ``lambda`` is found by bisection on ``log lambda`` (each channel's ``D_i``
+    is itself a monotone root, found by vectorised bisection), to ``tol``
+    relative.  With ``noise_var = 0`` the falling bar is used (exact).
+
+    Parameters
+    ----------
+    A : array_like, shape (m, n)
+    budget : float
+    signal_cov : float or array_like (n, n)
+        A scalar means a multiple of the identity; a matrix must be positive definite.
+    noise_var : float
+        Variance of each of the ``m`` independent noise components (>= 0).
+
+    Returns
+    -------
+    IsotropicGaussianSolution
+    """
+    A = _v.array("A", A, ndim=2)
+    m, n = A.shape
+    sy = _v.covariance("signal_cov", signal_cov, n, definite=True)
+    sn2 = _v.scalar("noise_var", noise_var, nonneg=True)
+    d = _v.budget(budget)
+    # The channels are the eigenvectors of Cov(AY) = B B^T, B = A signal_cov^(1/2);
+    # an m x m symmetric eigensolve is cheaper than an SVD of B.
+    scalar_signal = np.array_equal(sy, sy[0, 0] * np.eye(n))
+    power, U = np.linalg.eigh(sy[0, 0] * (A @ A.T) if scalar_signal else A @ sy @ A.T)
+    power, U = power[::-1], U[:, ::-1]
+    keep = power > power.max(initial=0.0) * max(m, n) * np.finfo(float).eps * 10
+    U, power = U[:, keep], power[keep]
+    if sn2 == 0.0:
+        fb = falling_bar(power, d)
+        alloc, mi, dual = fb.allocation, fb.mi, fb.dual
+    else:
+        alloc, dual = _isotropic_allocation(power, sn2, d, tol)
+        mi = float(np.sum(scalar_gaussian_mi(power, sn2, alloc)))
+    sig_gain, noise_gain, extra = _scalar_gains(power, sn2, alloc)
+    # Rotate back: the channel signals are U^T A Y (variances b_i^2), the channel noises U^T N.
+    F = (U * sig_gain) @ (U.T @ A)
+    G = (U * noise_gain) @ U.T if sn2 > 0 else np.zeros((m, m))
+    W_cov = (U * extra) @ U.T if np.any(extra) else np.zeros((m, m))
+    return IsotropicGaussianSolution(float(mi), alloc, power, float(dual), F, G, W_cov)
+
+
+def _isotropic_allocation(power: np.ndarray, sn2: float, budget: float, tol: float):
+    """Budget split equalising ``-dI_i/dD_i = lambda`` (MATH.md section 3)."""
+    if budget >= power.sum():
+        return power.copy(), 0.0
+    if budget == 0.0:
+        return np.zeros_like(power), float("inf")
+
+    def alloc_at(lam: float) -> np.ndarray:
+        # -slope_i(D) decreases from +inf (D=0) to 0 (D=power_i): bisection per channel.
+        lo, hi = np.zeros_like(power), power.copy()
+        for _ in range(64):  # 2**-64 of the bracket: below double precision
+            mid = 0.5 * (lo + hi)
+            steep = _scalar_slope(power, sn2, mid) > lam
+            lo = np.where(steep, mid, lo)
+            hi = np.where(steep, hi, mid)
+        return 0.5 * (lo + hi)
+
+    # The total allocation decreases in lambda: bracket log(lambda), then Brent.
+    def excess(log_lam: float) -> float:
+        return float(alloc_at(np.exp(log_lam)).sum()) - budget
+
+    lo, hi = -1.0, 1.0
+    while excess(hi) > 0:
+        lo, hi = hi, 2.0 * hi + 1.0
+    while excess(lo) < 0:
+        lo, hi = 2.0 * lo - 1.0, lo
+    lam = float(np.exp(scipy.optimize.brentq(excess, lo, hi, xtol=tol, rtol=4 * np.finfo(float).eps)))
+    alloc = alloc_at(lam)
+    alloc *= budget / alloc.sum()  # spend the budget exactly (a relative change of order tol)
+    return alloc, float(lam)

@@ -1,0 +1,145 @@
+"""Solver discovery, cone support and per-solver tolerances.
+
+CVXPY knows many solvers; mi_cvx compares the conic ones that can handle its
+problems: Clarabel, SCS, ECOS, CVXOPT and MOSEK (where installed).  A problem
+needs a set of cones (``"PSD"`` for log-det covariances, ``"EXP"`` for
+log-det and relative entropy, ``"SOC"``...); a solver that lacks one of them is
+refused with :class:`~mi_cvx.errors.UnsupportedSolverError` before any solve.
+"""
+
+from __future__ import annotations
+
+import cvxpy as cp
+import cvxpy.atoms as _atoms
+from cvxpy.constraints import PSD, SOC, ExpCone, PowCone3D, PowConeND
+from cvxpy.reductions.solvers.defines import SOLVER_MAP_CONIC, SOLVER_MAP_QP
+
+from .errors import InvalidInputError, UnsupportedSolverError
+
+#: The backends mi_cvx compares, in order of preference for the default pick.
+KNOWN_SOLVERS: tuple[str, ...] = ("CLARABEL", "MOSEK", "SCS", "ECOS", "CVXOPT")
+
+# Cones each backend accepts through CVXPY (read off CVXPY's solver interfaces;
+# MOSEK's exponential cone is handled inside its interface).
+SOLVER_CONES: dict[str, frozenset[str]] = {
+    "CLARABEL": frozenset({"LP", "SOC", "EXP", "PSD", "POW"}),
+    "MOSEK": frozenset({"LP", "SOC", "EXP", "PSD", "POW"}),
+    "SCS": frozenset({"LP", "SOC", "EXP", "PSD", "POW"}),
+    "ECOS": frozenset({"LP", "SOC", "EXP"}),
+    "CVXOPT": frozenset({"LP", "SOC", "PSD"}),
+}
+
+CONE_NAMES = {
+    "LP": "linear",
+    "SOC": "second-order",
+    "EXP": "exponential",
+    "PSD": "semidefinite",
+    "POW": "power",
+}
+
+#: Per-solver tolerances.  ``value``: relative error ``|v - v*| / (1 + |v*|)``
+#: a correct solve reaches against an exact oracle at default settings;
+#: ``residual``: largest constraint violation accepted before a result is
+#: flagged inaccurate.  SCS is a first-order method: its answers are
+#: approximate unless its ``eps`` settings are tightened.
+TOLERANCES: dict[str, dict[str, float]] = {
+    "CLARABEL": {"value": 1e-5, "residual": 1e-6},
+    "MOSEK": {"value": 1e-5, "residual": 1e-6},
+    "ECOS": {"value": 1e-5, "residual": 1e-6},
+    "CVXOPT": {"value": 1e-4, "residual": 1e-6},
+    "SCS": {"value": 5e-2, "residual": 1e-3},
+}
+_DEFAULT_TOL = {"value": 1e-4, "residual": 1e-5}
+
+
+def tolerance(solver: str, kind: str = "value") -> float:
+    """The tolerance of ``kind`` (``"value"`` or ``"residual"``) for ``solver``."""
+    return TOLERANCES.get(solver.upper(), _DEFAULT_TOL)[kind]
+
+
+def required_cones(problem: cp.Problem) -> frozenset[str]:
+    """The cones a CVXPY problem needs once canonicalised."""
+    atoms = set(problem.atoms())
+    cones = {"LP"}
+    if atoms & set(_atoms.PSD_ATOMS):
+        cones.add("PSD")
+    if atoms & set(_atoms.EXP_ATOMS):
+        cones.add("EXP")
+    if atoms & set(_atoms.SOC_ATOMS):
+        cones.add("SOC")
+    for con in problem.constraints:
+        if isinstance(con, PSD):
+            cones.add("PSD")
+        elif isinstance(con, ExpCone):
+            cones.add("EXP")
+        elif isinstance(con, SOC):
+            cones.add("SOC")
+        elif isinstance(con, (PowCone3D, PowConeND)):
+            cones.add("POW")
+    return frozenset(cones)
+
+
+def installed_solvers(cones: frozenset[str] | None = None) -> list[str]:
+    """The known backends that are installed (and support ``cones`` if given)."""
+    available = set(cp.installed_solvers())
+    names = [s for s in KNOWN_SOLVERS if s in available]
+    if cones is not None:
+        names = [s for s in names if cones <= SOLVER_CONES[s]]
+    return names
+
+
+def missing_cones(solver: str, cones: frozenset[str]) -> frozenset[str]:
+    """Cones in ``cones`` that ``solver`` does not support."""
+    return frozenset(cones - SOLVER_CONES.get(solver.upper(), frozenset()))
+
+
+def describe_cones(cones) -> str:
+    """Human-readable list of cone names."""
+    return ", ".join(CONE_NAMES.get(c, c) for c in sorted(cones))
+
+
+def check_solver(solver, cones: frozenset[str]) -> str:
+    """Validate a solver name against what is installed and the cones needed.
+
+    Returns the canonical (upper-case) name.
+
+    Raises
+    ------
+    InvalidInputError
+        If ``solver`` is not a string or names no solver CVXPY knows.
+    UnsupportedSolverError
+        If the solver is not installed or lacks one of ``cones``.
+    """
+    if not isinstance(solver, str):
+        raise InvalidInputError("solver", f"expected a solver name such as 'CLARABEL', got {solver!r}")
+    name = solver.upper()
+    known_to_cvxpy = set(SOLVER_MAP_CONIC) | set(SOLVER_MAP_QP)
+    if name not in SOLVER_CONES and name not in known_to_cvxpy:
+        raise InvalidInputError(
+            "solver", f"unknown solver {solver!r}; installed backends: {', '.join(installed_solvers())}"
+        )
+    if name not in cp.installed_solvers():
+        raise UnsupportedSolverError(name, f"solver {name} is not installed (pip install it, or pick one of "
+                                     f"{', '.join(installed_solvers(cones))})")
+    if name not in SOLVER_CONES:
+        raise UnsupportedSolverError(name, f"solver {name} is not one of the conic backends mi_cvx supports: "
+                                     f"{', '.join(KNOWN_SOLVERS)}")
+    missing = missing_cones(name, cones)
+    if missing:
+        raise UnsupportedSolverError(
+            name,
+            f"solver {name} has no {describe_cones(missing)} cone, which this problem needs; "
+            f"use one of {', '.join(installed_solvers(cones)) or 'CLARABEL, SCS, MOSEK'}",
+            missing=missing,
+        )
+    return name
+
+
+def default_solver(cones: frozenset[str]) -> str:
+    """The preferred installed backend that supports ``cones``."""
+    candidates = installed_solvers(cones)
+    if not candidates:
+        raise UnsupportedSolverError(
+            "", f"no installed solver supports the {describe_cones(cones)} cones; install clarabel or scs"
+        )
+    return candidates[0]
