@@ -1,0 +1,1 @@
+"""mi_cvx benchmarks: scripts that measure and print figures; run ``python -m benchmarks``."""
