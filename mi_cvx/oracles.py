@@ -10,6 +10,10 @@ Gaussian oracles (MATH.md sections 1-3)
 * :func:`falling_bar` -- Algorithm 1 (reverse water-filling), exact breakpoint search.
 * :func:`isotropic_gaussian` -- the structured exact path for ``X = A Y + N`` with
   ``N ~ N(0, noise_var I)`` and any signal covariance.
+
+Subset attacks (MATH.md section 6)
+----------------------------------
+* :func:`subset_mi` -- Theorem 4.1: ``I*(S)``, the information left in the clean rows.
 """
 
 from __future__ import annotations
@@ -17,10 +21,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
-
+import scipy.linalg
 import scipy.optimize
 
 from . import validate as _v
+from .errors import InvalidInputError
 
 # ---------------------------------------------------------------- section 1
 
@@ -295,3 +300,135 @@ def _isotropic_allocation(power: np.ndarray, sn2: float, budget: float, tol: flo
     alloc = alloc_at(lam)
     alloc *= budget / alloc.sum()  # spend the budget exactly (a relative change of order tol)
     return alloc, float(lam)
+
+
+# ---- section 6 (subset attacks)
+
+
+def _subset_model(signal_cov, noise_cov, A) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validated ``(A, signal_cov, noise_cov)`` for the subset formulas; ``A=None`` means the identity."""
+    if A is None:
+        for value in (signal_cov, noise_cov):
+            if np.ndim(value) == 2:
+                size = np.shape(value)[0]
+                break
+        else:
+            raise InvalidInputError("A", "is None (the identity) but signal_cov and noise_cov are both scalars, "
+                                    "so the number of sensors is unknown; pass A or a covariance matrix")
+        A = np.eye(size)
+    A = _v.array("A", A)
+    if A.ndim == 1:
+        A = A.reshape(1, -1)
+    if A.ndim != 2 or A.size == 0:
+        raise InvalidInputError("A", f"expected a non-empty (m, n) matrix, got shape {A.shape}")
+    m, n = A.shape
+    sy = _v.covariance("signal_cov", signal_cov, n, definite=True)
+    sn = _v.covariance("noise_cov", noise_cov, m)
+    return A, sy, sn
+
+
+def _subset_rows(name: str, value, m: int) -> np.ndarray:
+    """Sorted, distinct row indices in ``[0, m)`` (a sequence of integers, possibly empty)."""
+    arr = np.asarray(value)
+    if arr.ndim != 1:
+        raise InvalidInputError(name, f"expected a 1-d sequence of row indices, got shape {arr.shape}")
+    if arr.size == 0:
+        return np.array([], dtype=int)
+    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
+        raise InvalidInputError(name, f"must hold integer row indices, got {value!r}")
+    if not np.all(np.isfinite(arr)) or not np.array_equal(arr, np.round(arr)):
+        raise InvalidInputError(name, f"must hold integer row indices, got {value!r}")
+    rows = arr.astype(int)
+    if rows.min() < 0 or rows.max() >= m:
+        raise InvalidInputError(name, f"row indices must lie in [0, {m - 1}], got {rows.tolist()}")
+    if np.unique(rows).size != rows.size:
+        raise InvalidInputError(name, f"repeats a row index: {rows.tolist()}")
+    return np.sort(rows)
+
+
+def _check_clean_noise(noise_cov: np.ndarray, clean: np.ndarray) -> None:
+    """Raise unless ``noise_cov`` restricted to the ``clean`` rows is positive definite.
+
+    A clean row without noise (or a noiseless combination of clean rows) that
+    sees the signal reveals it exactly: ``I(Y; Z)`` would be infinite.
+    """
+    if clean.size == 0:
+        return
+    sub = noise_cov[np.ix_(clean, clean)]
+    scale = max(float(np.abs(noise_cov).max(initial=0.0)), np.finfo(float).tiny)
+    eig_min = float(np.linalg.eigvalsh(sub).min())
+    if eig_min <= _v.MATRIX_TOL * scale:
+        diag = np.diag(sub)
+        bad = clean[diag <= _v.MATRIX_TOL * scale]
+        where = (f"rows {bad.tolist()} have no noise" if bad.size
+                 else f"its restriction to them is singular (smallest eigenvalue {eig_min:.3g})")
+        raise InvalidInputError(
+            "noise_cov", f"must be positive definite on the clean (unattacked) rows {clean.tolist()}, but {where}; "
+            "a noiseless clean sensor reveals the signal exactly (infinite information). Attack those rows "
+            "(add them to the subset/support) or give them positive noise")
+
+
+def _clean_mi(B: np.ndarray, noise_cov: np.ndarray, clean: np.ndarray) -> float:
+    """``I(Y; X_c)`` for ``X = B xi + N``, ``xi ~ N(0, I)``, with ``noise_cov[c, c]`` positive definite.
+
+    Whitens the clean rows by the Cholesky factor ``L`` of ``noise_cov[c, c]`` and
+    sums ``0.5 log1p(s_i^2)`` over the singular values ``s_i`` of ``L^-1 B_c``:
+    accurate also when the information is tiny (no difference of two large
+    log-determinants).
+    """
+    if clean.size == 0:
+        return 0.0
+    sub = noise_cov[np.ix_(clean, clean)]
+    Bc = B[clean]
+    if np.count_nonzero(sub - np.diag(np.diag(sub))) == 0:
+        white = Bc / np.sqrt(np.diag(sub))[:, None]
+    else:
+        white = scipy.linalg.solve_triangular(np.linalg.cholesky(sub), Bc, lower=True)
+    s = np.linalg.svd(white, compute_uv=False)
+    return float(0.5 * np.sum(np.log1p(s * s)))
+
+
+def subset_mi(signal_cov, noise_cov, subset, A=None) -> float:
+    """Theorem 4.1: ``I*(S)``, the least ``I(Y; Z)`` when the rows ``subset`` of ``X`` are attacked freely.
+
+    ``X = A Y + N`` with ``Y ~ N(0, signal_cov)`` and ``N ~ N(0, noise_cov)``.
+    An attacker who may replace the rows ``S = subset`` arbitrarily leaves at
+    least ``I(Y; X_c)`` (``c`` the clean rows), and reaches it by making
+    ``Z_S`` independent of everything:
+
+        I*(S) = 0.5 logdet(A_c signal_cov A_c^T + noise_cov[c, c]) - 0.5 logdet(noise_cov[c, c]).
+
+    Parameters
+    ----------
+    signal_cov : float or array_like (n, n)
+        Covariance of ``Y`` (positive definite; a scalar means a multiple of
+        the identity).
+    noise_cov : float or array_like (m, m)
+        Covariance of the sensor noise ``N``; a scalar means a multiple of the
+        identity.  It needs to be positive definite only on the clean rows; it
+        may be correlated (the chain rule ``I(Y; Z) = I(Y; X_c) + I(Y; Z_S | X_c)``
+        gives the bound without independent sensors).
+    subset : sequence of int
+        The attacked rows (distinct, in ``[0, m)``; may be empty).
+    A : array_like (m, n), optional
+        Observation matrix; None means the identity (``m = n``).
+
+    Returns
+    -------
+    float
+        ``I*(S)`` in nats (0 when every row is attacked).
+
+    Raises
+    ------
+    InvalidInputError
+        Mismatched shapes (``A``, ``signal_cov``, ``noise_cov``), a covariance
+        that is not symmetric PSD (``signal_cov`` must be definite), ``subset``
+        not distinct integer rows of ``X``, or ``noise_cov`` not positive
+        definite on the clean rows.
+    """
+    A, sy, sn = _subset_model(signal_cov, noise_cov, A)
+    m = A.shape[0]
+    rows = _subset_rows("subset", subset, m)
+    clean = np.setdiff1d(np.arange(m), rows)
+    _check_clean_noise(sn, clean)
+    return _clean_mi(A @ np.linalg.cholesky(sy), sn, clean)
