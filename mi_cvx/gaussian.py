@@ -393,12 +393,41 @@ def gaussian_sparse(A, support, budget=None, signal_cov=1.0, noise_cov=1.0, *,
     budget : float or None
         ``E||Delta_S||^2 <= budget``; None for an unlimited attack on ``support``.
     signal_cov, noise_cov : float or array_like
+        As in :func:`gaussian_vector`; ``noise_cov`` must be positive definite
+        on the clean rows (outside ``support``).  It may be correlated: the
+        bound ``I(Y; Z) >= I(Y; X_c)`` does not need independent sensors.
+    knows : {"x_and_y", "x"}
         As in :func:`gaussian_vector`.
 
     Returns
     -------
     AttackProblem
+        ``oracle()`` (for ``knows="x_and_y"``): ``I*(S)`` of
+        :func:`mi_cvx.oracles.subset_mi` without a budget, or with a budget of
+        at least ``trace Cov(X_S)`` (enough for ``Delta_S = -X_S``); the
+        structured isotropic path when ``support`` is every row and the noise
+        is isotropic; otherwise None.
+
+    Raises
+    ------
+    InvalidInputError
+        Wrong shapes, non-symmetric / non-PSD covariances, ``support`` not
+        integer rows of ``X``, negative budget, unknown ``knows``, or
+        ``noise_cov`` not positive definite on the clean rows (a noiseless
+        clean sensor would reveal the signal: infinite information).
     """
     model = _model(A, signal_cov, noise_cov, support=support)
+    clean = np.setdiff1d(np.arange(model.m), model.support)
+    _oracles._check_clean_noise(model.noise_cov, clean)
+    noise_var = model.isotropic_noise()
+    support_cov_trace = float(np.trace(model.x_cov[np.ix_(model.support, model.support)]))
+
+    def oracle(values):
+        if "budget" not in values or values["budget"] >= support_cov_trace:
+            return _oracles.subset_mi(model.signal_cov, model.noise_cov, model.support, A=model.A)
+        if clean.size == 0 and noise_var is not None:
+            return _oracles.isotropic_gaussian(model.A, values["budget"], model.signal_cov, noise_var).mi
+        return None
+
     return _build(model, budget, knows, "full", "gaussian_sparse",
-                  f"Gaussian sparse attack, m={model.m}, n={model.n}, |S|={model.support.size}", None)
+                  f"Gaussian sparse attack, m={model.m}, n={model.n}, |S|={model.support.size}", oracle)
