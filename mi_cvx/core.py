@@ -18,17 +18,18 @@ how far to trust it (status, residual, oracle gap, independent re-check).
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import cvxpy as cp
 import numpy as np
 
 from . import solvers as _solvers
-from .errors import InvalidInputError, SolverError
+from .errors import InvalidInputError, MiCvxError, SolverError
 from .info import NATS_PER_BIT
 
 # A readout maps the solved problem to a dict with keys "attack" (dict of
@@ -167,6 +168,70 @@ class AttackResult:
         return _json_safe(out)
 
 
+@dataclass(frozen=True)
+class Recipe:
+    """How to build an :class:`AttackProblem` again, e.g. in another process.
+
+    A built ``cvxpy.Problem`` does not pickle once solved (the solver's cache
+    holds native objects), and CVXPY's global expression ids make unpickled
+    expressions unsafe to mix with new ones anyway.  A recipe is the factory
+    call instead: a module-level factory, its arguments, and the constraint
+    functions later passed to :meth:`AttackProblem.with_constraints`.  It
+    pickles whenever its arguments do.
+
+    Attributes
+    ----------
+    factory : callable
+        The factory (as decorated by :func:`rebuildable`).
+    args : tuple
+        Positional arguments of the factory call.
+    kwargs : dict
+        Keyword arguments of the factory call.
+    constraints : tuple of callables
+        Functions ``variables -> list of constraints``, applied in order.
+    """
+
+    factory: Callable[..., AttackProblem]
+    args: tuple = ()
+    kwargs: Mapping[str, Any] = field(default_factory=dict)
+    constraints: tuple = ()
+
+    def build(self) -> AttackProblem:
+        """Call the factory and re-apply the custom constraints.
+
+        Returns
+        -------
+        AttackProblem
+            A new, independent problem.
+
+        Raises
+        ------
+        InvalidInputError
+            If the factory rejects its arguments.
+        """
+        problem = self.factory(*self.args, **dict(self.kwargs))
+        for constraints in self.constraints:
+            problem = problem.with_constraints(constraints)
+        return problem
+
+
+def rebuildable(factory: Callable[..., AttackProblem]) -> Callable[..., AttackProblem]:
+    """Decorator for factories: record the call as the result's :class:`Recipe`.
+
+    The outermost decorated call wins, so a factory that delegates to another
+    records the call the user made.
+    """
+
+    @functools.wraps(factory)
+    def wrapper(*args, **kwargs):
+        problem = factory(*args, **kwargs)
+        if isinstance(problem, AttackProblem):
+            problem.recipe = Recipe(wrapper, tuple(args), dict(kwargs))
+        return problem
+
+    return wrapper
+
+
 class AttackProblem:
     """A built, disciplined-convex attack problem.
 
@@ -186,6 +251,10 @@ class AttackProblem:
         constraints; see :meth:`with_constraints`.
     family : str
         Which problem family built it.
+    recipe : Recipe or None
+        How to build the problem again (set by factories decorated with
+        :func:`rebuildable`); None when it cannot be rebuilt, e.g. after
+        :meth:`with_constraints` with a list of constraints.
     """
 
     def __init__(
@@ -205,6 +274,7 @@ class AttackProblem:
         optimality: Callable[[AttackResult], Any] | None = None,
         spec: Mapping[str, Any] | None = None,
         custom: bool = False,
+        recipe: Recipe | None = None,
     ):
         self.problem = problem
         self.parameters = dict(parameters)
@@ -215,6 +285,7 @@ class AttackProblem:
         self.scale = float(scale)
         self.spec = dict(spec or {})
         self.custom = custom
+        self.recipe = recipe
         self._readout = readout
         self._oracle = oracle
         self._internal = dict(internal_parameters or {})
@@ -265,7 +336,9 @@ class AttackProblem:
         -------
         AttackProblem
             Shares variables and parameters with this one; its :meth:`oracle`
-            returns None.
+            returns None.  It keeps a :attr:`recipe` (and so can be rebuilt in
+            worker processes) when ``constraints`` is a callable and this
+            problem has one.
 
         Raises
         ------
@@ -273,7 +346,10 @@ class AttackProblem:
             If ``constraints`` are not CVXPY constraints or make the problem
             non-DCP.
         """
+        recipe = None
         if callable(constraints):
+            if self.recipe is not None:
+                recipe = replace(self.recipe, constraints=self.recipe.constraints + (constraints,))
             constraints = constraints(self.variables)
         if isinstance(constraints, cp.Constraint):
             constraints = [constraints]
@@ -304,7 +380,31 @@ class AttackProblem:
             optimality=self._optimality,
             spec=self.spec,
             custom=True,
+            recipe=recipe,
         )
+
+    def rebuild(self) -> AttackProblem:
+        """A fresh copy built from :attr:`recipe`, with the current parameter values.
+
+        Returns
+        -------
+        AttackProblem
+
+        Raises
+        ------
+        MiCvxError
+            If the problem has no recipe.
+        """
+        if self.recipe is None:
+            raise MiCvxError(
+                f"this {self.family} problem cannot be rebuilt: it has no recipe (it was not made by a "
+                "factory, or custom constraints were given as a list; pass a function to with_constraints)"
+            )
+        fresh = self.recipe.build()
+        for key, param in self.parameters.items():
+            if key in fresh.parameters:
+                fresh.parameters[key].value = param.value
+        return fresh
 
     # ----------------------------------------------------------------- solve
     def solve(self, solver: str | None = None, *, raise_on_failure: bool = True, **options) -> AttackResult:

@@ -38,7 +38,7 @@ import numpy as np
 
 from . import oracles as _oracles
 from . import validate as _v
-from .core import AttackProblem, parameter
+from .core import AttackProblem, parameter, rebuildable
 from .errors import InvalidInputError
 from .info import gaussian_linear_mi
 
@@ -285,6 +285,7 @@ def _scale(model: GaussianModel, budget) -> float:
 # ----------------------------------------------------------------- factories
 
 
+@rebuildable
 def gaussian_scalar(signal_var, noise_var, budget, *, knows: str = "x_and_y") -> AttackProblem:
     """Theorem 3.1: ``Y ~ N(0, signal_var)``, ``X = Y + N``, ``N ~ N(0, noise_var)``.
 
@@ -325,6 +326,7 @@ def gaussian_scalar(signal_var, noise_var, budget, *, knows: str = "x_and_y") ->
                   f"scalar Gaussian, signal_var={sy2:g}, noise_var={sn2:g}", oracle)
 
 
+@rebuildable
 def gaussian_vector(A, budget, signal_cov=1.0, noise_cov=0.0, *, knows: str = "x_and_y",
                     formulation: str = "full") -> AttackProblem:
     """The general Gaussian model ``X = A Y + N`` (MATH.md section 3; Theorem 3.2).
@@ -376,6 +378,7 @@ def gaussian_vector(A, budget, signal_cov=1.0, noise_cov=0.0, *, knows: str = "x
                   f"Gaussian vector, m={m}, n={n}", oracle)
 
 
+@rebuildable
 def gaussian_sparse(A, support, budget=None, signal_cov=1.0, noise_cov=1.0, *,
                     knows: str = "x_and_y") -> AttackProblem:
     """The attack confined to the rows ``support`` of ``X = A Y + N`` (MATH.md section 6).
