@@ -209,7 +209,7 @@ def _build_full(model: GaussianModel, budget, knows, family, description, oracle
                          readout=readout, oracle=oracle if knows == "x_and_y" else None,
                          budget_constraint=budget_con, description=description + f", knows={knows}",
                          scale=_scale(model, budget),
-                         spec={"knows": knows, "formulation": "full"})
+                         spec={"knows": knows, "formulation": "full", "model": model})
 
 
 def _build_compact(model: GaussianModel, budget, family, description, oracle) -> AttackProblem:
@@ -255,7 +255,7 @@ def _build_compact(model: GaussianModel, budget, family, description, oracle) ->
     return AttackProblem(problem=problem, parameters=params, variables=variables, family=family,
                          readout=readout, oracle=oracle, budget_constraint=budget_con,
                          description=description + ", compact", scale=_scale(model, budget),
-                         spec={"knows": "x_and_y", "formulation": "compact"})
+                         spec={"knows": "x_and_y", "formulation": "compact", "model": model})
 
 
 def _posterior(joint, n, m, model):
