@@ -15,6 +15,7 @@ from .core import AttackProblem, AttackResult, relative_error
 from .errors import InvalidInputError, MiCvxError, SolverError, UnsupportedSolverError
 from .gaussian import gaussian_scalar, gaussian_sparse, gaussian_vector
 from .solvers import installed_solvers
+from .subset import SubsetAttackResult, subset_attack
 
 try:
     __version__ = version("mi-cvx")
@@ -27,6 +28,7 @@ __all__ = [
     "InvalidInputError",
     "MiCvxError",
     "SolverError",
+    "SubsetAttackResult",
     "UnsupportedSolverError",
     "gaussian_scalar",
     "gaussian_sparse",
@@ -36,6 +38,7 @@ __all__ = [
     "oracles",
     "relative_error",
     "solvers",
+    "subset_attack",
     "validate",
     "__version__",
 ]
