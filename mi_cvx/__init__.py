@@ -11,6 +11,9 @@ from __future__ import annotations
 from importlib.metadata import PackageNotFoundError, version
 
 from . import info, oracles, solvers, validate
+from .cases import Case, cases
+from .comparison import compare_solvers
+from .convexity import ConvexityReport, verify_convexity
 from .core import AttackProblem, AttackResult, relative_error
 from .errors import InvalidInputError, MiCvxError, SolverError, UnsupportedSolverError
 from .gaussian import gaussian_scalar, gaussian_sparse, gaussian_vector
@@ -25,11 +28,15 @@ except PackageNotFoundError:  # running from a source tree that was not installe
 __all__ = [
     "AttackProblem",
     "AttackResult",
+    "Case",
+    "ConvexityReport",
     "InvalidInputError",
     "MiCvxError",
     "SolverError",
     "SubsetAttackResult",
     "UnsupportedSolverError",
+    "cases",
+    "compare_solvers",
     "gaussian_scalar",
     "gaussian_sparse",
     "gaussian_vector",
@@ -40,5 +47,6 @@ __all__ = [
     "solvers",
     "subset_attack",
     "validate",
+    "verify_convexity",
     "__version__",
 ]
