@@ -7,7 +7,7 @@ Nothing here imports CVXPY.  Natural logarithms (nats) throughout; divide by
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import rel_entr, xlogy
+from scipy.special import xlogy
 
 NATS_PER_BIT = float(np.log(2.0))
 
@@ -33,9 +33,12 @@ def binary_entropy(t) -> float | np.ndarray:
 def mutual_information(p_ab) -> float:
     """``I(A; B)`` of a joint pmf ``p_ab[a, b]`` (any non-negative array summing to 1)."""
     p_ab = np.asarray(p_ab, dtype=float)
-    p_a = p_ab.sum(axis=1, keepdims=True)
-    p_b = p_ab.sum(axis=0, keepdims=True)
-    return float(np.sum(rel_entr(p_ab, p_a * p_b)))
+    p_a = np.broadcast_to(p_ab.sum(axis=1, keepdims=True), p_ab.shape)
+    p_b = np.broadcast_to(p_ab.sum(axis=0, keepdims=True), p_ab.shape)
+    pos = p_ab > 0
+    # log-space so that p_a * p_b cannot underflow to 0 while p_ab > 0
+    terms = p_ab[pos] * (np.log(p_ab[pos]) - np.log(p_a[pos]) - np.log(p_b[pos]))
+    return max(float(np.sum(terms)), 0.0)
 
 
 def channel_output_joint(p_xy, channel) -> np.ndarray:
