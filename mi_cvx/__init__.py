@@ -19,6 +19,7 @@ from .errors import InvalidInputError, MiCvxError, SolverError, UnsupportedSolve
 from .gaussian import gaussian_scalar, gaussian_sparse, gaussian_vector
 from .solvers import installed_solvers
 from .subset import SubsetAttackResult, subset_attack
+from .sweep import sweep, sweep_grid
 
 try:
     __version__ = version("mi-cvx")
@@ -46,6 +47,8 @@ __all__ = [
     "relative_error",
     "solvers",
     "subset_attack",
+    "sweep",
+    "sweep_grid",
     "validate",
     "verify_convexity",
     "__version__",
