@@ -198,11 +198,13 @@ class _Reduced:
         self.B_full, self.noise_full = B, noise_cov
         self.diag = _is_diagonal(noise_cov)
         signal_power = np.einsum("ij,ij->i", B, B)
-        scale = max(float(np.abs(noise_cov).max(initial=0.0)), float(signal_power.max(initial=0.0)), 1e-300)
+        # Same threshold as the clean-row check of oracles.subset_mi (relative to the noise scale).
+        scale = max(float(np.abs(noise_cov).max(initial=0.0)), np.finfo(float).tiny)
         if self.diag:
             sn = np.diag(noise_cov)
             noiseless = sn <= _v.MATRIX_TOL * scale
-            dead = noiseless & (signal_power <= _v.MATRIX_TOL * scale)  # X_i == 0: no information
+            # A noiseless row that sees no signal is the constant 0: no information, never worth a slot.
+            dead = noiseless & (signal_power <= _v.MATRIX_TOL * float(signal_power.max(initial=0.0)))
             self.forced = np.flatnonzero(noiseless & ~dead)
             self.dead = np.flatnonzero(dead)
             self.rows = np.flatnonzero(~noiseless)
