@@ -16,6 +16,7 @@ Use :func:`cases` to list them (optionally by family) and
 from __future__ import annotations
 
 import functools
+import itertools
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -47,7 +48,8 @@ class Case:
         The :attr:`AttackProblem.family` its factory builds
         (``"gaussian_scalar"``, ``"binary_channel"``, ...).
     group : str
-        Coarser grouping: ``"gaussian"``, ``"sparse"`` or ``"discrete"``.
+        Coarser grouping: ``"gaussian"``, ``"sparse"``, ``"subset"`` or
+        ``"discrete"``.
     factory : callable
         ``factory()`` builds a fresh :class:`AttackProblem` (a
         ``functools.partial`` of a public factory, so it pickles).
@@ -209,8 +211,59 @@ def _sparse_cases() -> list[Case]:
     return out
 
 
+def best_subset_problem(signal_cov, noise_cov, k: int, A=None, method: str = "auto") -> AttackProblem:
+    """The unbudgeted sparse SDP on the rows :func:`mi_cvx.subset_attack` picks.
+
+    Builds :func:`~mi_cvx.gaussian.gaussian_sparse` (``budget=None``) on the
+    subset chosen by :func:`~mi_cvx.subset.subset_attack`; its optimum is
+    Theorem 4.1's ``I*`` (the minimum over all ``k``-subsets) exactly when the
+    subset search is right.
+
+    Parameters
+    ----------
+    signal_cov, noise_cov, k, A, method
+        As in :func:`mi_cvx.subset_attack`.
+
+    Returns
+    -------
+    AttackProblem
+
+    Raises
+    ------
+    InvalidInputError
+        As :func:`mi_cvx.subset_attack` and :func:`mi_cvx.gaussian_sparse`.
+    """
+    from .subset import subset_attack
+
+    chosen = subset_attack(signal_cov, noise_cov, k, A=A, method=method)
+    A = np.eye(np.shape(signal_cov)[0]) if A is None else A
+    return gaussian_sparse(A, list(chosen.subset), None, signal_cov, noise_cov)
+
+
+def _brute_force_subset_mi(signal_cov, noise_cov, k, A) -> float:
+    """``min over |S| = k`` of :func:`mi_cvx.oracles.subset_mi`, by enumeration."""
+    m = np.shape(A)[0]
+    return min(_oracles.subset_mi(signal_cov, noise_cov, list(S), A=A) for S in itertools.combinations(range(m), k))
+
+
+_A_SUBSET = np.array([[1.0, 0.2, 0.0], [0.4, 1.0, -0.3], [0.0, 0.5, 1.0], [0.6, -0.4, 0.8]])
+_SY_SUBSET = np.array([[1.0, 0.4, 0.1], [0.4, 0.8, 0.2], [0.1, 0.2, 0.5]])
+_SN_SUBSET = np.diag([0.2, 0.1, 0.3, 0.15])
+
+
+def _subset_cases() -> list[Case]:
+    k = 2
+    return [Case(
+        name="subset_best_pair", family="gaussian_sparse", group="subset",
+        factory=functools.partial(best_subset_problem, _SY_SUBSET, _SN_SUBSET, k, _A_SUBSET),
+        parameters={"A": _A_SUBSET, "signal_cov": _SY_SUBSET, "noise_cov": _SN_SUBSET, "k": k},
+        oracle=_brute_force_subset_mi(_SY_SUBSET, _SN_SUBSET, k, _A_SUBSET),
+        reference="min over all 2-subsets of oracles.subset_mi (Theorem 4.1, brute force)",
+        note="subset chosen by subset_attack, then the unbudgeted sparse SDP on it")]
+
+
 def _registry() -> list[Case]:
-    return _gaussian_cases() + _sparse_cases()
+    return _gaussian_cases() + _sparse_cases() + _subset_cases()
 
 
 def cases(family: str | None = None) -> list[Case]:
@@ -221,7 +274,7 @@ def cases(family: str | None = None) -> list[Case]:
     family : str, optional
         Keep only the cases whose :attr:`Case.family` (e.g.
         ``"gaussian_scalar"``) or :attr:`Case.group` (``"gaussian"``,
-        ``"sparse"``, ``"discrete"``) equals this.  Default: all.
+        ``"sparse"``, ``"subset"``, ``"discrete"``) equals this.  Default: all.
 
     Returns
     -------

@@ -93,6 +93,15 @@ class Check:
     informational: bool = False
     data: dict = field(default_factory=dict)
 
+    def __post_init__(self):
+        # plain Python types, so `check.passed is True` and JSON work as expected
+        if self.passed is not None:
+            self.passed = bool(self.passed)
+        for name in ("figure", "tolerance"):
+            value = getattr(self, name)
+            if value is not None:
+                setattr(self, name, float(value))
+
     @property
     def status(self) -> str:
         """``"passed"``, ``"failed"``, ``"skipped"`` or ``"info"``."""
@@ -725,6 +734,9 @@ def cvxpy_constraints_test(
     trials = _trials(trials)
     rng = _rng(seed)
     prob = attack_problem.problem
+    if not all(con.is_dcp() for con in prob.constraints):
+        return Check("cvxpy_constraints", None, detail="some constraints are not DCP, so no solver can find "
+                     "feasible points to mix (see the dcp check)")
     variables = prob.variables()
     cones = _solvers.required_cones(cp.Problem(cp.Minimize(0), prob.constraints)) | {"SOC"}
     name = _solvers.default_solver(cones) if solver is None else _solvers.check_solver(solver, cones)
@@ -790,6 +802,17 @@ def _default_budgets(ap: AttackProblem, d0: float) -> np.ndarray:
     return max(1.0, ap.scale) * np.linspace(0.05, 1.0, 8)
 
 
+def _budget_grid(budgets) -> np.ndarray:
+    try:
+        arr = np.ravel(np.asarray(budgets, dtype=float))
+    except (TypeError, ValueError):
+        raise InvalidInputError("budgets", f"expected a sequence of numbers, got {budgets!r}") from None
+    grid = np.unique(_v.nonneg_vector("budgets", arr))
+    if grid.size < 3:
+        raise InvalidInputError("budgets", f"needs at least three distinct budgets, got {grid.size}")
+    return grid
+
+
 def value_function_test(
     attack_problem: AttackProblem,
     budgets: Sequence[float] | None = None,
@@ -833,17 +856,17 @@ def value_function_test(
     InvalidInputError
         If ``budgets`` has fewer than three distinct values or a negative one.
     """
+    if budgets is not None:
+        _budget_grid(budgets)
     param = attack_problem.parameters.get("budget")
     if param is None:
         why = "the problem has no budget parameter (built with budget=None)"
         return [Check("value_function", None, detail=why), Check("budget_dual", None, detail=why)]
+    if not attack_problem.problem.is_dcp():
+        why = "the model is not DCP, so it cannot be solved (see the dcp check)"
+        return [Check("value_function", None, detail=why), Check("budget_dual", None, detail=why)]
     d0 = float(param.value)
-    if budgets is None:
-        grid = _default_budgets(attack_problem, d0)
-    else:
-        grid = np.unique(_v.nonneg_vector("budgets", np.ravel(np.asarray(budgets, dtype=float))))
-        if grid.size < 3:
-            raise InvalidInputError("budgets", f"needs at least three distinct budgets, got {grid.size}")
+    grid = _default_budgets(attack_problem, d0) if budgets is None else _budget_grid(budgets)
     variables = attack_problem.problem.variables()
     saved = {v: None if v.value is None else np.array(v.value) for v in variables}
     values, duals, name, failures = [], [], None, []
@@ -1059,6 +1082,8 @@ def verify_convexity(
     if space is not None and not isinstance(space, AttackSpace):
         raise InvalidInputError("space", f"expected an AttackSpace, got {type(space).__name__}")
     options = dict(solver_options or {})
+    if budgets is not None:
+        _budget_grid(budgets)
     if solver is not None:
         solver = _solvers.check_solver(solver, attack_problem.cones)
 

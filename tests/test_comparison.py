@@ -1,0 +1,321 @@
+"""The case registry and the solver-comparison table.
+
+Every registry case runs through every installed solver that has the cones it
+needs, against the case's independent oracle, with the per-solver tolerance
+table ``mi_cvx.solvers.TOLERANCES`` (relative error ``|v - v*| / (1 + |v*|)``),
+in the manner of CVXPY's own solver tests.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import math
+
+import cvxpy as cp
+import numpy as np
+import pandas as pd
+import pytest
+
+import mi_cvx
+from mi_cvx import solvers
+from mi_cvx.cases import SCS_TIGHT, get_case, hamming_rate_distortion
+from mi_cvx.comparison import COLUMNS, TIGHT_TOLERANCE
+from mi_cvx.errors import InvalidInputError, UnsupportedSolverError
+
+INSTALLED = solvers.installed_solvers()
+CASES = mi_cvx.cases()
+CASE_CONES = {case.name: case.build().cones for case in CASES}
+
+#: (case, solver) pairs known to fail at the case's settings, with the reason.
+#: A listed pair must be *flagged* (ok False), never silently wrong.
+KNOWN_FAILURES: dict[tuple[str, str], str] = {}
+
+
+def _matrix():
+    for case in CASES:
+        for solver in INSTALLED:
+            if solvers.missing_cones(solver, CASE_CONES[case.name]):
+                continue
+            yield pytest.param(case, solver, id=f"{case.name}-{solver}")
+
+
+# ----------------------------------------------------------------- registry
+
+
+def test_registry_spans_every_family_with_unique_names():
+    names = [c.name for c in CASES]
+    assert len(names) == len(set(names))
+    groups = {c.group for c in CASES}
+    assert {"gaussian", "sparse", "subset"} <= groups
+    families = {c.family for c in CASES}
+    assert {"gaussian_scalar", "gaussian_vector", "gaussian_sparse"} <= families
+    for case in CASES:
+        assert math.isfinite(case.oracle) and case.oracle >= 0, case.name
+        assert case.reference
+        problem = case.build()
+        assert isinstance(problem, mi_cvx.AttackProblem)
+        assert problem.family == case.family
+        json.dumps(case.to_dict())
+
+
+def test_registry_covers_the_special_cases():
+    by_name = {c.name: c for c in CASES}
+    assert by_name["gaussian_scalar_budget_exceeds"].oracle == 0.0
+    noiseless = by_name["gaussian_scalar_noiseless"]
+    assert noiseless.oracle == pytest.approx(0.5 * math.log(noiseless.parameters["signal_var"]
+                                                            / noiseless.parameters["budget"]), rel=1e-12)
+    assert by_name["gaussian_vector_compact"].build().spec["formulation"] == "compact"
+    assert by_name["gaussian_sparse_one_row"].parameters["budget"] is None
+
+
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_case_oracle_agrees_with_the_problems_own_oracle(case):
+    """Two independent routes to the optimum: the registry's oracle and the factory's closed form."""
+    own = case.build().oracle()
+    if own is not None:
+        assert own == pytest.approx(case.oracle, rel=1e-9, abs=1e-12)
+
+
+def test_cases_filter_by_family_and_group():
+    scalar = mi_cvx.cases("gaussian_scalar")
+    assert scalar and all(c.family == "gaussian_scalar" for c in scalar)
+    assert {c.name for c in mi_cvx.cases("gaussian")} >= {c.name for c in scalar}
+    assert all(c.group == "subset" for c in mi_cvx.cases("subset"))
+    assert get_case(scalar[0].name).name == scalar[0].name
+    with pytest.raises(InvalidInputError, match="family"):
+        mi_cvx.cases("no_such_family")
+    with pytest.raises(InvalidInputError, match="family"):
+        mi_cvx.cases(3)
+    with pytest.raises(InvalidInputError, match="name"):
+        get_case("no_such_case")
+
+
+def test_hamming_rate_distortion_closed_form():
+    # binary uniform source: R(D) = log 2 - H_b(D)
+    assert hamming_rate_distortion([0.5, 0.5], 0.1) == pytest.approx(
+        math.log(2) - mi_cvx.info.binary_entropy(0.1), rel=1e-14)
+    assert hamming_rate_distortion([0.5, 0.3, 0.2], 0.0) == pytest.approx(mi_cvx.info.entropy([0.5, 0.3, 0.2]))
+    assert hamming_rate_distortion([0.5, 0.3, 0.2], 0.5) == 0.0
+    with pytest.raises(InvalidInputError, match="budget"):
+        hamming_rate_distortion([0.5, 0.3, 0.2], 0.45)  # between (k-1) min p and 1 - max p
+    with pytest.raises(InvalidInputError, match="pmf"):
+        hamming_rate_distortion([0.5, 0.6], 0.1)
+
+
+# ------------------------------------------------------- case x solver matrix
+
+
+@pytest.mark.parametrize(("case", "solver"), list(_matrix()))
+def test_case_against_oracle(case, solver):
+    result = case.build().solve(solver, raise_on_failure=False, **case.options_for(solver))
+    if (case.name, solver) in KNOWN_FAILURES:
+        assert not result.ok and result.message, "a known failure must be flagged"
+        return
+    assert result.ok, f"{case.name} with {solver}: {result.message}"
+    err = mi_cvx.relative_error(result.mi, case.oracle)
+    assert err <= solvers.tolerance(solver), (
+        f"{case.name} with {solver}: {result.mi!r} vs oracle {case.oracle!r}, relative error {err:.3g}")
+
+
+@pytest.mark.skipif("SCS" not in INSTALLED, reason="SCS not installed")
+@pytest.mark.parametrize("case", CASES, ids=lambda c: c.name)
+def test_scs_with_tightened_eps_reaches_the_tight_tolerance(case):
+    """SCS is approximate at its default eps (tolerance 5e-2); with eps 1e-9 it matches the IPMs."""
+    result = case.build().solve("SCS", raise_on_failure=False, **SCS_TIGHT)
+    assert result.ok, result.message
+    assert mi_cvx.relative_error(result.mi, case.oracle) <= TIGHT_TOLERANCE
+
+
+# ------------------------------------------------------ the comparison table
+
+
+def _one_case_per_group():
+    seen = {}
+    for case in CASES:
+        seen.setdefault(case.group, case)
+    return list(seen.values())
+
+
+@pytest.mark.parametrize("case", _one_case_per_group(), ids=lambda c: c.group)
+def test_table_for_each_family(case):
+    df = mi_cvx.compare_solvers(case)
+    assert isinstance(df, pd.DataFrame)
+    assert list(df.columns) == list(COLUMNS)
+    assert list(df["solver"]) == INSTALLED  # every installed backend, in preference order
+    cones = CASE_CONES[case.name]
+    for row in df.itertuples():
+        missing = solvers.missing_cones(row.solver, cones)
+        if missing:
+            assert row.status == "unsupported" and not row.ok
+            for cone in missing:
+                assert solvers.CONE_NAMES[cone] in row.error
+            continue
+        assert row.ok, f"{row.solver}: {row.error}"
+        assert row.error == ""
+        assert row.oracle == pytest.approx(case.oracle)
+        assert row.rel_error <= solvers.tolerance(row.solver)
+        assert row.oracle_gap == pytest.approx(row.mi - case.oracle)
+        assert math.isfinite(row.residual) and math.isfinite(row.mi_check)
+        assert math.isfinite(row.solve_time) and math.isfinite(row.setup_time)
+        if row.solver == "SCS":
+            assert "approximate" in row.note
+    assert df.attrs["case"] == case.name and df.attrs["family"] == case.family
+
+
+@pytest.mark.skipif(not {"ECOS", "CVXOPT"} & set(INSTALLED), reason="neither ECOS nor CVXOPT installed")
+def test_missing_cones_give_rows_not_exceptions():
+    problem = mi_cvx.gaussian_scalar(1.0, 0.5, 0.3)
+    asked = [s for s in ("ECOS", "CVXOPT") if s in INSTALLED]
+    df = mi_cvx.compare_solvers(problem, asked).set_index("solver")
+    if "ECOS" in asked:
+        assert df.loc["ECOS", "status"] == "unsupported"
+        assert "semidefinite" in df.loc["ECOS", "error"]
+    if "CVXOPT" in asked:
+        assert df.loc["CVXOPT", "status"] == "unsupported"
+        assert "exponential" in df.loc["CVXOPT", "error"]
+    assert not df["ok"].any()
+
+
+def test_not_installed_solver_gets_a_row():
+    absent = [s for s in solvers.KNOWN_SOLVERS if s not in cp.installed_solvers()]
+    if not absent:
+        pytest.skip("every known backend is installed")
+    df = mi_cvx.compare_solvers(mi_cvx.gaussian_scalar(1.0, 0.5, 0.3), ["CLARABEL", absent[0]])
+    row = df.set_index("solver").loc[absent[0]]
+    assert row["status"] == "not_installed" and not row["ok"] and "not installed" in row["error"]
+    assert df.set_index("solver").loc["CLARABEL", "ok"]
+
+
+def test_forced_failures_are_flagged_rows():
+    problem = mi_cvx.gaussian_scalar(1.0, 0.5, 0.3)
+    df = mi_cvx.compare_solvers(problem, ["CLARABEL", "SCS"],
+                                solver_options={"CLARABEL": {"max_iter": 1}, "scs": {"max_iters": 2}})
+    assert len(df) == 2
+    for row in df.itertuples():
+        assert not row.ok
+        assert row.error
+    clarabel, scs = df.iloc[0], df.iloc[1]
+    assert clarabel["status"] != cp.OPTIMAL and math.isnan(clarabel["mi"])  # stopped without a point
+    assert "max_iter=1" in clarabel["note"]
+    # SCS returns a point after two iterations: shown, but flagged (status and accuracy)
+    assert scs["status"] == cp.OPTIMAL_INACCURATE and math.isfinite(scs["mi"])
+    assert "optimal_inaccurate" in scs["error"] and "approximate" in scs["note"]
+
+
+def test_solver_exceptions_become_rows(monkeypatch):
+    problem = mi_cvx.gaussian_scalar(1.0, 0.5, 0.3)
+
+    def boom(self, *args, **kwargs):
+        raise cp.error.SolverError("solver crashed for the test")
+
+    monkeypatch.setattr(cp.Problem, "solve", boom)
+    df = mi_cvx.compare_solvers(problem, ["CLARABEL", "SCS"])
+    assert list(df["status"]) == ["solver_error", "solver_error"]
+    assert all("solver crashed for the test" in e for e in df["error"])
+    assert not df["ok"].any()
+
+
+def test_unexpected_exceptions_become_rows(monkeypatch):
+    problem = mi_cvx.gaussian_scalar(1.0, 0.5, 0.3)
+
+    def broken(self, *args, **kwargs):
+        raise RuntimeError("unexpected")
+
+    monkeypatch.setattr(mi_cvx.AttackProblem, "solve", broken)
+    df = mi_cvx.compare_solvers(problem, ["CLARABEL"])
+    assert df.loc[0, "status"] == "error" and "RuntimeError: unexpected" in df.loc[0, "error"]
+
+
+def test_rejected_options_become_rows():
+    df = mi_cvx.compare_solvers(mi_cvx.gaussian_scalar(1.0, 0.5, 0.3), ["CLARABEL", "SCS"],
+                                solver_options={"CLARABEL": {"no_such_option": 1}})
+    clarabel, scs = df.iloc[0], df.iloc[1]
+    assert clarabel["status"] == "invalid_options" and "no_such_option" in clarabel["error"]
+    assert scs["ok"]
+
+
+def test_repeats_and_scs_options():
+    case = get_case("gaussian_scalar_noisy")
+    df = mi_cvx.compare_solvers(case, ["CLARABEL", "SCS"], repeats=3, solver_options={"SCS": SCS_TIGHT})
+    assert df.attrs["repeats"] == 3
+    for row in df.itertuples():
+        assert row.ok, row.error
+        assert "median of 3" in row.note
+        assert row.iterations > 0  # cold re-solves (no warm start)
+    scs = df.iloc[1]
+    assert "eps_abs=1e-09" in scs["note"]
+    assert scs["rel_error"] <= TIGHT_TOLERANCE
+
+
+def test_no_oracle_and_explicit_oracle():
+    problem = mi_cvx.gaussian_scalar(1.0, 0.5, 0.3, knows="x")  # no closed form for the label-blind attacker
+    df = mi_cvx.compare_solvers(problem, ["CLARABEL", "SCS"])
+    assert df["oracle"].isna().all() and df["rel_error"].isna().all()
+    assert df["ok"].all()
+    assert "no oracle" in df.iloc[1]["note"]
+    # an explicit (wrong) oracle is checked: the rows are flagged
+    df = mi_cvx.compare_solvers(problem, ["CLARABEL"], oracle=df.iloc[0]["mi"] + 0.1)
+    assert not df.iloc[0]["ok"] and "against the oracle" in df.iloc[0]["error"]
+
+
+def test_table_exports_to_json_and_csv():
+    df = mi_cvx.compare_solvers(mi_cvx.gaussian_scalar(1.0, 0.5, 0.3))
+    records = json.loads(df.to_json(orient="records"))
+    assert [r["solver"] for r in records] == INSTALLED
+    back = pd.read_csv(io.StringIO(df.to_csv(index=False)))
+    assert list(back.columns) == list(COLUMNS)
+    json.dumps(df.attrs)
+
+
+def test_compare_leaves_the_users_problem_usable():
+    problem = mi_cvx.gaussian_scalar(1.0, 0.5, 0.3)
+    first = problem.solve("CLARABEL")
+    mi_cvx.compare_solvers(problem, ["SCS", "CLARABEL"])
+    again = problem.solve("CLARABEL")
+    assert again.ok and again.mi == pytest.approx(first.mi, abs=solvers.tolerance("CLARABEL"))
+
+
+# ---------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(("kwargs", "argument"), [
+    ({"solvers": ["CLARABEL", "NOT_A_SOLVER"]}, "solvers"),
+    ({"solvers": []}, "solvers"),
+    ({"solvers": [3]}, "solvers"),
+    ({"solvers": 3}, "solvers"),
+    ({"repeats": 0}, "repeats"),
+    ({"repeats": 1.5}, "repeats"),
+    ({"solver_options": {"ECOS": {}}, "solvers": ["CLARABEL"]}, "solver_options"),
+    ({"solver_options": {"CLARABEL": 1}, "solvers": ["CLARABEL"]}, "solver_options"),
+    ({"solver_options": [1]}, "solver_options"),
+    ({"oracle": float("nan")}, "oracle"),
+])
+def test_bad_input(kwargs, argument):
+    with pytest.raises(InvalidInputError) as info:
+        mi_cvx.compare_solvers(mi_cvx.gaussian_scalar(1.0, 0.5, 0.3), **kwargs)
+    assert info.value.argument == argument
+
+
+def test_bad_problem_and_missing_parameter():
+    with pytest.raises(InvalidInputError, match="attack_problem"):
+        mi_cvx.compare_solvers("gaussian_scalar_noisy")
+    problem = mi_cvx.gaussian_scalar(1.0, 0.5, 0.3)
+    problem.parameters["budget"].value = None
+    with pytest.raises(InvalidInputError, match="budget"):
+        mi_cvx.compare_solvers(problem)
+
+
+def test_solver_names_are_case_insensitive_and_deduplicated():
+    df = mi_cvx.compare_solvers(mi_cvx.gaussian_scalar(1.0, 0.5, 0.3), ["clarabel", "CLARABEL"])
+    assert list(df["solver"]) == ["CLARABEL"]
+
+
+def test_unsupported_solver_error_still_raised_by_solve():
+    """The row mechanism relies on AttackProblem.solve refusing a solver without the cone."""
+    if "ECOS" not in INSTALLED:
+        pytest.skip("ECOS not installed")
+    with pytest.raises(UnsupportedSolverError) as info:
+        mi_cvx.gaussian_scalar(1.0, 0.5, 0.3).solve("ECOS")
+    assert "PSD" in info.value.missing
+    assert np.isfinite(get_case("gaussian_scalar_noisy").oracle)
