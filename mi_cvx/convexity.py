@@ -954,12 +954,15 @@ def _gaussian_witness(ap: AttackProblem) -> Check:
 
     f_max = math.sqrt(max(cap - w * rows.size, 0.0) / gain_power) if gain_power > 0 else 1.0
     form = "Delta = f (A Y)_S" + (f" + W, W ~ N(0, {w:.3g} I)" if w else "")
-    chk = nonconvexity_witness(info_at, -f_max, f_max, what="I(f)")
-    where = (f"within the budget (|f| <= {f_max:.3g})" if budget is not None
-             else f"for |f| <= {f_max:.3g} (no budget: twice the attacked rows' power)")
-    if not chk.passed:  # convex on the budget's interval: look beyond it
+    chk = None
+    if f_max > 0:
+        chk = nonconvexity_witness(info_at, -f_max, f_max, what="I(f)")
+        where = (f"within the budget (|f| <= {f_max:.3g})" if budget is not None
+                 else f"for |f| <= {f_max:.3g} (no budget: twice the attacked rows' power)")
+    if chk is None or not chk.passed:  # convex on the budget's interval (or no room): look beyond it
         chk = nonconvexity_witness(info_at, -1.0 - 4.0, -1.0 + 4.0, what="I(f)")
-        where = "outside the budget (inside it I(f) happens to be convex)"
+        where = ("outside the budget (inside it I(f) happens to be convex)" if f_max > 0
+                 else "outside the budget (which allows no gain)")
     chk.detail = f"gain of a deterministic attack {form}, {where}: {chk.detail}"
     chk.data["parametrisation"] = form
     return chk
