@@ -168,6 +168,24 @@ def test_exact_equals_brute_force(seed, mnk, correlated):
     assert brute_force_mi(A, sy, sn, result.subset) == pytest.approx(result.mi, rel=1e-9, abs=1e-12)
 
 
+@given(seed=st.integers(0, 2**32 - 1), mnk=sizes)
+def test_badly_scaled_sensors_match_brute_force(seed, mnk):
+    """Row gains over five decades and noise over nine: strong sensors with tiny noise are not 'noiseless'.
+
+    Cov(X) is too ill-conditioned here for info.gaussian_mi (pinv-based) to be accurate to 1e-8, so
+    the reference scores every subset with the closed form (itself checked against 50-digit
+    arithmetic on such an instance while writing this test)."""
+    m, n, k = mnk
+    rng = np.random.default_rng(seed)
+    A = rng.normal(size=(m, n)) * 10 ** rng.uniform(-2, 3, size=(m, 1))
+    sy, sn = np.eye(n), np.diag(10 ** rng.uniform(-8, 1, size=m))
+    best_value = min(oracles.subset_mi(sy, sn, s, A=A) for s in itertools.combinations(range(m), k))
+    for method in ("exact", "greedy"):
+        result = mi_cvx.subset_attack(sy, sn, k, A=A, method=method)
+        assert result.forced == ()
+        assert (result.mi if method == "exact" else result.exact_mi) == pytest.approx(best_value, rel=1e-8)
+
+
 @pytest.mark.parametrize(("m", "n", "k", "correlated", "form"), [
     (9, 1, 4, False, "signal"),      # n x n form, G - W_S^T W_S over the attacked rows
     (10, 1, 7, False, "signal"),     # n x n form, W_c^T W_c over the clean rows
