@@ -14,10 +14,17 @@ Gaussian oracles (MATH.md sections 1-3)
 Subset attacks (MATH.md section 6)
 ----------------------------------
 * :func:`subset_mi` -- Theorem 4.1: ``I*(S)``, the information left in the clean rows.
+
+Discrete attacks (MATH.md sections 4-5)
+---------------------------------------
+* :func:`binary_oracle` -- Theorem 3.3's problem exactly, as a 1-d total-variation problem.
+* :func:`binary_zero_threshold` -- the budget ``D0`` where the information first reaches zero.
+* :func:`rate_distortion_hamming` -- ``R(D)`` of a k-ary source with Hamming distortion (``X = Y``).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -432,3 +439,249 @@ def subset_mi(signal_cov, noise_cov, subset, A=None) -> float:
     clean = np.setdiff1d(np.arange(m), rows)
     _check_clean_noise(sn, clean)
     return _clean_mi(A @ np.linalg.cholesky(sy), sn, clean)
+
+
+# ---- sections 4-5 (discrete)
+
+
+def _logit(t: float) -> float:
+    """``log(t / (1 - t))`` with the limits ``-inf`` at 0 and ``+inf`` at 1."""
+    if t <= 0.0:
+        return -math.inf
+    if t >= 1.0:
+        return math.inf
+    return math.log(t) - math.log1p(-t)
+
+
+def _bernoulli_kl(t: float, m: float) -> float:
+    """``D(Bernoulli(t) || Bernoulli(m))`` in nats (0 log 0 = 0)."""
+    out = 0.0
+    if t > 0.0:
+        out += t * math.log(t / m)
+    if t < 1.0:
+        out += (1.0 - t) * math.log((1.0 - t) / (1.0 - m))
+    return out
+
+
+@dataclass(frozen=True)
+class BinaryChannelSolution:
+    """Exact optimum of the binary attack problem (MATH.md section 4).
+
+    Attributes
+    ----------
+    mi : float
+        ``I*(D)`` in nats.
+    t : ndarray, shape (2,)
+        Optimal ``t_y = P(Xhat = 1 | Y = y)`` (for a class with ``p(y) = 0``:
+        ``P(X = 1 | Y = y)`` of the other class, an arbitrary choice).
+    flip_prob : ndarray, shape (2, 2)
+        An optimal attack ``q[x, y] = P(Xhat != x | X = x, Y = y)`` realising
+        ``t`` at total-variation cost (0 where ``p[x, y] = 0``).
+    dual : float
+        ``lambda = -dI*/dD`` (right derivative; ``inf`` at ``D = 0`` when a
+        class sits at ``t = 0`` or ``1``; 0 once ``D >= zero_threshold``).
+    zero_threshold : float
+        ``D0``: the smallest budget with ``I* = 0``.
+    budget_used : float
+        Expected flips of ``flip_prob`` (``min(D, D0)``).
+    """
+
+    mi: float
+    t: np.ndarray
+    flip_prob: np.ndarray
+    dual: float
+    zero_threshold: float
+    budget_used: float
+
+
+def binary_zero_threshold(p_xy) -> float:
+    """The zero-information budget ``D0 = min(p(0), p(1)) |a_0 - a_1|`` (MATH.md section 4).
+
+    ``a_y = P(X = 1 | Y = y)``.  ``I*(D) = 0`` exactly when ``D >= D0``: the
+    cheapest common ``t`` for both classes is the conditional of the heavier
+    class, reached by moving the lighter class all the way.
+
+    Parameters
+    ----------
+    p_xy : array_like, shape (2, 2)
+        Joint pmf ``p[x, y]``.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    InvalidInputError
+        If ``p_xy`` is not a 2 x 2 pmf.
+    """
+    p = _v.pmf("p_xy", p_xy, ndim=2, shape=(2, 2))
+    p0, p1 = float(p[0, 0] + p[1, 0]), float(p[0, 1] + p[1, 1])
+    if p0 <= 0.0 or p1 <= 0.0:
+        return 0.0
+    return min(p0, p1) * abs(p[1, 0] / p0 - p[1, 1] / p1)
+
+
+def binary_oracle(p_xy, budget) -> BinaryChannelSolution:
+    """Exact optimal attack on a binary channel: the total-variation oracle of MATH.md section 4.
+
+    Parameters
+    ----------
+    p_xy : array_like, shape (2, 2)
+        Joint pmf ``p[x, y]`` of the observation ``X`` and label ``Y``.
+    budget : float
+        Bound ``D`` on the expected number of flips, ``E[X != Xhat] <= D``.
+
+    Returns
+    -------
+    BinaryChannelSolution
+
+    Raises
+    ------
+    InvalidInputError
+        If ``p_xy`` is not a 2 x 2 pmf or ``budget`` is negative or not finite.
+
+    Notes
+    -----
+    Only ``t_y = P(Xhat = 1 | Y = y)`` enters ``I(Y; Xhat)``, and moving
+    ``a_y = P(X = 1 | Y = y)`` to ``t_y`` costs at least (and, flipping in one
+    direction only, exactly) ``p(y) |a_y - t_y|`` expected flips.  So
+
+        I*(D) = min_t  sum_y p(y) KL(t_y || tbar),   tbar = sum_y p(y) t_y,
+                s.t.   sum_y p(y) |a_y - t_y| <= D,
+
+    a convex problem in ``(t_0, t_1)``.  Reduction to one dimension: label the
+    classes so that ``a_0 <= a_1`` (``Delta = a_1 - a_0``) and let
+    ``D < D0 = min(p(0), p(1)) Delta`` (otherwise ``I* = 0``).
+
+    1. ``t_0 < t_1`` at the optimum: if ``t_0 >= t_1``, a common value
+       ``c`` in ``[t_1, t_0]`` (clipped to ``[a_0, a_1]``) costs no more and
+       gives ``I = 0``, impossible for ``D < D0``.
+    2. ``dI/dt_y = p(y) (logit t_y - logit tbar)``, negative for ``t_0`` and
+       positive for ``t_1`` when ``t_0 < t_1``; so moving ``t_0`` up to
+       ``a_0`` (or ``t_1`` down to ``a_1``) lowers both ``I`` and the cost:
+       ``a_0 <= t_0 < t_1 <= a_1``.
+    3. For the same reason the budget is spent.  With ``s`` the flips spent
+       on class 0: ``t_0 = a_0 + s / p(0)``, ``t_1 = a_1 - (D - s) / p(1)``,
+       ``s in [0, D]`` (the gap ``t_1 - t_0`` is affine in ``s`` and positive
+       at both ends because ``D < D0``).
+
+    ``phi(s) = I(t(s))`` is convex (convex of affine), with
+    ``phi'(s) = logit t_0 + logit t_1 - 2 logit tbar``, increasing; the
+    optimum is its root in ``(0, D)`` (Brent's method to machine precision) or
+    an end point.  ``I`` is evaluated as ``sum_y p(y) KL(t_y || tbar)`` (no
+    cancellation).  By the envelope theorem
+    ``lambda = -dI*/dD = max(logit t_1 - logit tbar, logit tbar - logit t_0)``
+    (the two agree at an interior optimum).
+    """
+    p = _v.pmf("p_xy", p_xy, ndim=2, shape=(2, 2))
+    d = _v.budget(budget)
+    py = (float(p[0, 0] + p[1, 0]), float(p[0, 1] + p[1, 1]))
+    if py[0] <= 0.0 or py[1] <= 0.0:
+        y = 0 if py[0] > 0.0 else 1
+        a = float(p[1, y] / py[y])
+        return BinaryChannelSolution(0.0, np.array([a, a]), np.zeros((2, 2)), 0.0, 0.0, 0.0)
+    a = (float(p[1, 0] / py[0]), float(p[1, 1] / py[1]))
+    lo, hi = (0, 1) if a[0] <= a[1] else (1, 0)
+    p_lo, p_hi, a_lo, a_hi = py[lo], py[hi], a[lo], a[hi]
+    d0 = min(p_lo, p_hi) * (a_hi - a_lo)
+    t = [0.0, 0.0]
+    if d >= d0:
+        # The lighter class moves all the way to the heavier one's conditional.
+        c = a_hi if p_lo <= p_hi else a_lo
+        t[lo] = t[hi] = c
+        mi, dual = 0.0, 0.0
+    else:
+        abar = p_lo * a_lo + p_hi * a_hi
+
+        def ends(s: float) -> tuple[float, float, float]:
+            t_lo = min(a_lo + s / p_lo, 1.0)
+            t_hi = max(a_hi - (d - s) / p_hi, 0.0)
+            return t_lo, t_hi, min(max(abar - d + 2.0 * s, 0.0), 1.0)
+
+        def slope(s: float) -> float:
+            t_lo, t_hi, tbar = ends(s)
+            # logits clipped to +-800 (beyond any finite double's) so Brent's
+            # interpolation stays finite; the sign is what matters at the ends.
+            return (max(_logit(t_lo), -800.0) + min(_logit(t_hi), 800.0) - 2.0 * _logit(tbar))
+
+        f0, f1 = slope(0.0), slope(d)
+        if f0 >= 0.0:
+            s = 0.0
+        elif f1 <= 0.0:
+            s = d
+        else:
+            s = scipy.optimize.brentq(slope, 0.0, d, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=200)
+        t_lo, t_hi, tbar = ends(s)
+        t[lo], t[hi] = t_lo, t_hi
+        mi = p_lo * _bernoulli_kl(t_lo, tbar) + p_hi * _bernoulli_kl(t_hi, tbar)
+        dual = max(_logit(t_hi) - _logit(tbar), _logit(tbar) - _logit(t_lo))
+    q = np.zeros((2, 2))
+    for y in (0, 1):
+        if t[y] > a[y]:  # some X = 0 become 1
+            q[0, y] = (t[y] - a[y]) / (1.0 - a[y])
+        elif t[y] < a[y]:  # some X = 1 become 0
+            q[1, y] = (a[y] - t[y]) / a[y]
+    used = float(np.sum(p * q))
+    return BinaryChannelSolution(float(mi), np.array(t), q, float(dual), float(d0), used)
+
+
+def rate_distortion_hamming(p, budget) -> float:
+    """Rate-distortion function ``R(D)`` of a k-ary source with Hamming distortion, in nats.
+
+    ``R(D) = min I(X; Xhat)`` subject to ``P(X != Xhat) <= D``: the discrete
+    attack problem with ``X = Y`` (a diagonal ``p_xy``, MATH.md section 5).
+
+    Parameters
+    ----------
+    p : array_like, shape (k,)
+        Source pmf (zero entries allowed).
+    budget : float
+        ``D >= 0``.
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    InvalidInputError
+        If ``p`` is not a pmf or ``budget`` is negative or not finite.
+
+    Notes
+    -----
+    Closed form for any source (Erokhin, 1958).  Sort ``p`` descending.  The
+    optimal output uses the ``m`` likeliest letters ``S`` (``P_out`` is the
+    mass outside ``S``) and, with ``theta = exp(-lambda)``,
+    ``Z(x) = sum_{xh in S} q(xh) theta^d(x, xh)``, the consistency conditions
+    of the optimal test channel ``P(xh | x) = q(xh) theta^d(x, xh) / Z(x)``
+    give ``D = 1 - P(S) / (1 + (m - 1) theta)`` and
+
+        R(D) = -sum_{x in S} p(x) log p(x) + P(S) log(1 - D)
+               + (D - P_out) log((D - P_out) / ((m - 1)(1 - D))),
+
+    valid while ``p_{m+1} <= (D - P_out) / (m - 1) < p_m`` (so ``m`` falls as
+    ``D`` grows), and ``R = 0`` for ``D >= 1 - max p``.  Special cases: the
+    uniform source, ``log k - H(D) - D log(k - 1)`` for ``D <= (k - 1) / k``;
+    Bernoulli(``p``), ``H(p) - H(D)`` for ``D < min(p, 1 - p)``.  The slope is
+    ``dR/dD = log theta = log((D - P_out) / ((m - 1)(1 - D)))``.
+    """
+    p = _v.pmf("p", p, ndim=1)
+    d = _v.budget(budget)
+    srt = np.sort(p)[::-1]
+    if d >= 1.0 - srt[0]:
+        return 0.0
+    k = srt.size
+    tail = np.concatenate([np.cumsum(srt[::-1])[::-1][1:], [0.0]])  # tail[m-1] = sum_{i > m} p_i
+    for m in range(k, 1, -1):
+        p_out = float(tail[m - 1])
+        level = (d - p_out) / (m - 1)  # theta (1 - D)
+        nxt = float(srt[m]) if m < k else 0.0
+        if nxt - 1e-15 <= level < srt[m - 1] and level >= -1e-15:
+            head = srt[:m]
+            moved = max(d - p_out, 0.0)
+            out = -float(np.sum(head * np.log(head))) + (1.0 - p_out) * math.log1p(-d)
+            if moved > 0.0:
+                out += moved * math.log(moved / ((m - 1) * (1.0 - d)))
+            return max(out, 0.0)
+    raise AssertionError(f"no letter set found for budget {d!r} and pmf {p!r}")  # pragma: no cover
