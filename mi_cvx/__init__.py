@@ -15,6 +15,7 @@ from .cases import Case, cases
 from .comparison import compare_solvers
 from .convexity import ConvexityReport, verify_convexity
 from .core import AttackProblem, AttackResult, relative_error
+from .discrete import binary_channel, discrete_channel
 from .errors import InvalidInputError, MiCvxError, SolverError, UnsupportedSolverError
 from .gaussian import gaussian_scalar, gaussian_sparse, gaussian_vector
 from .solvers import installed_solvers
@@ -36,8 +37,10 @@ __all__ = [
     "SolverError",
     "SubsetAttackResult",
     "UnsupportedSolverError",
+    "binary_channel",
     "cases",
     "compare_solvers",
+    "discrete_channel",
     "gaussian_scalar",
     "gaussian_sparse",
     "gaussian_vector",

@@ -1,0 +1,657 @@
+"""Discrete attack problems as relative-entropy-cone programs (MATH.md sections 4 and 5).
+
+Model: ``(X, Y)`` with a joint pmf ``p_xy[x, y]`` on ``{0..k-1} x {0..l-1}``; the
+attacker sees ``(X, Y)`` (or only ``X``) and emits ``Xhat`` in ``{0..k'-1}``
+through a channel ``P(Xhat = xh | X = x, Y = y)``, paying ``distortion[x, xh]``
+per use, ``E d(X, Xhat) <= budget``.  The decision variable is the joint pmf
+``r[x, y, xh]`` of ``(X, Y, Xhat)`` (linear in the channel, with
+``sum_xh r[x, y, xh] = p_xy[x, y]``), and the objective is
+
+    I(Y; Xhat) = sum_{y, xh} rel_entr(P(y, xh), p(y) P(xh))
+
+with ``P(y, xh) = sum_x r``, ``P(xh) = sum_{x, y} r`` and ``p(y) = sum_x p_xy``.
+``p_xy`` and ``budget`` are ``cp.Parameter`` objects and the problem is DPP, so
+new values re-solve without re-compiling.
+
+Factories
+---------
+* :func:`binary_channel` -- Theorem 3.3: ``k = l = 2``, budget on expected flips.
+* :func:`discrete_channel` -- any finite alphabets and distortion.
+
+Formulations
+------------
+``"channel"`` (default)
+    The joint ``r[x, y, xh]``: ``k l k'`` variables, any distortion.
+``"transport"``
+    Hamming distortion only: the output joint ``P(y, xh)`` (``l k'``
+    variables) with the cost ``sum_y sum_x max(0, p_xy[x, y] - P(y, x))``, the
+    total-variation distance each class's conditional is moved (MATH.md
+    section 5).  An optimal channel is rebuilt from an optimal coupling per
+    class.
+
+Attack readout (``result.attack``)
+----------------------------------
+``channel``
+    ``P(Xhat = xh | X = x, Y = y)`` as an array ``[x, y, xh]``.  Where
+    ``p_xy[x, y] = 0`` the channel is undefined; the identity (no change,
+    ``xh = x``; the cheapest output ``argmin_xh distortion[x, xh]`` when
+    ``x`` has no zero-cost counterpart) is returned there.  For a label-blind
+    attacker (``knows="x"``) the common row ``P(xh | x)`` is returned for every
+    ``y`` of a letter ``x`` with ``p(x) > 0``.
+``joint``
+    ``r[x, y, xh] = p_xy[x, y] * channel[x, y, xh]``.
+``output_joint``
+    ``P(Y = y, Xhat = xh)``, shape ``(l, k')``.
+``flip_prob`` (binary family only)
+    ``q[x, y] = P(Xhat != x | X = x, Y = y)``.
+
+Optimality (Theorem 3.3 and its generalisation)
+-----------------------------------------------
+:func:`optimality_residuals` evaluates the KKT conditions of the channel form
+at any channel; ``result.optimality()`` runs it at the solver's channel with
+``lambda = result.dual_budget``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cvxpy as cp
+import numpy as np
+import scipy.sparse as sp
+from scipy.special import rel_entr
+
+from . import oracles as _oracles
+from . import validate as _v
+from .core import AttackProblem, AttackResult, parameter, rebuildable
+from .errors import InvalidInputError
+from .info import channel_mi, expected_distortion
+
+KNOWS = ("x_and_y", "x")
+FORMULATIONS = ("channel", "transport")
+
+#: Outputs whose total probability ``P(xh)`` is at most this are treated as
+#: unused when ``result.optimality()`` checks a solver's channel (interior-point
+#: solvers leave ~1e-9 of mass on outputs that the exact optimum does not use,
+#: and the conditional ``P(y | xh)`` of such noise is meaningless).
+SOLVER_SUPPORT_TOL = 1e-6
+
+
+def hamming_distortion(k: int, output_size: int | None = None) -> np.ndarray:
+    """The Hamming distortion ``d[x, xh] = [x != xh]`` as a ``k x output_size`` matrix.
+
+    Parameters
+    ----------
+    k : int
+        Input alphabet size (>= 1).
+    output_size : int, optional
+        Output alphabet size (default ``k``).
+
+    Returns
+    -------
+    ndarray, shape (k, output_size)
+
+    Raises
+    ------
+    InvalidInputError
+        If a size is not a positive integer.
+    """
+    k = _v.integer("k", k, low=1)
+    kp = k if output_size is None else _v.integer("output_size", output_size, low=1)
+    return 1.0 - np.eye(k, kp)
+
+
+@dataclass(frozen=True)
+class DiscreteModel:
+    """The validated data of a discrete attack problem (at build time)."""
+
+    p_xy: np.ndarray
+    distortion: np.ndarray
+    hamming: bool
+
+    @property
+    def k(self) -> int:
+        return self.p_xy.shape[0]
+
+    @property
+    def ell(self) -> int:
+        """Size ``l`` of the label alphabet."""
+        return self.p_xy.shape[1]
+
+    @property
+    def output_size(self) -> int:
+        return self.distortion.shape[1]
+
+    def identity_outputs(self) -> np.ndarray:
+        """The no-change output of every input letter (the cheapest one; ``x`` itself when it is free)."""
+        d = self.distortion
+        out = np.argmin(d, axis=1)
+        for x in range(min(self.k, self.output_size)):
+            if d[x, x] <= d[x, out[x]]:
+                out[x] = x
+        return out
+
+
+def _p_xy(value, shape=None) -> np.ndarray:
+    return _v.pmf("p_xy", value, ndim=2, shape=shape)
+
+
+def _distortion(distortion, k: int, output_size) -> tuple[np.ndarray, bool]:
+    if output_size is not None:
+        output_size = _v.integer("output_size", output_size, low=1)
+    if distortion is None:
+        d = hamming_distortion(k, output_size)
+        return d, True
+    d = _v.array("distortion", distortion, ndim=2)
+    if d.shape[0] != k:
+        raise InvalidInputError("distortion", f"needs one row per letter of X ({k}), got shape {d.shape}")
+    if d.shape[1] == 0:
+        raise InvalidInputError("distortion", "needs at least one output letter (column)")
+    if output_size is not None and d.shape[1] != output_size:
+        raise InvalidInputError("distortion", f"has {d.shape[1]} columns but output_size is {output_size}")
+    if np.any(d < 0):
+        raise InvalidInputError("distortion", f"entries must be non-negative, smallest is {d.min():g}")
+    return d, bool(np.array_equal(d, hamming_distortion(k, d.shape[1])))
+
+
+def _model(p_xy, distortion=None, output_size=None, shape=None) -> DiscreteModel:
+    p = _p_xy(p_xy, shape)
+    d, ham = _distortion(distortion, p.shape[0], output_size)
+    return DiscreteModel(p, d, ham)
+
+
+# ---------------------------------------------------------------- optimality
+
+
+@dataclass(frozen=True)
+class OptimalityResiduals:
+    """Residuals of the optimality conditions (Theorem 3.3, generalised).
+
+    Attributes
+    ----------
+    cells : ndarray
+        Per-cell residual in nats, shape ``(k, l)`` (``knows="x_and_y"``) or
+        ``(k,)`` (``knows="x"``, one per input letter): for the cell ``(x, y)``,
+        ``sum_xh c[x, y, xh] (G[x, y, xh] - min_xh' G[x, y, xh'])`` where
+        ``c`` is the channel and ``G = dI/dc + lambda * p_xy[x, y] d[x, xh]``
+        the gradient of the Lagrangian.  It is zero exactly when the channel
+        puts all its mass on outputs of least marginal price; summed over the
+        cells it is the Frank-Wolfe gap of the Lagrangian.  Zero for
+        ``p_xy[x, y] = 0``.
+    score : ndarray
+        Marginal prices ``G / p_xy[x, y] = log(P(y | xh) / p(y)) + lambda d[x, xh]``,
+        shape ``(k, l, k')`` (or ``(k, k')`` for ``knows="x"``, the
+        ``p(y | x)``-average).  For an unused output (``P(xh) = 0``) the
+        one-sided derivative is used: ``-log p(y)`` (``knows="x"``:
+        ``KL(p(. | x) || p(.))``).
+    dual : float
+        The ``lambda`` the conditions were evaluated at.
+    budget_slack : float
+        Complementary slackness ``lambda * max(budget - cost, 0)`` (``lambda``
+        itself when no budget is given).
+    infeasibility : float
+        ``max(cost - budget, 0)``, plus (``knows="x"``) how far the channel
+        depends on ``y``.
+    log_ratio : ndarray or None
+        Binary Hamming problems only: Theorem 3.3's
+        ``log(P(y | Xhat = x) / P(y | Xhat = 1 - x))`` per cell ``[x, y]``,
+        which must equal ``lambda`` where ``0 < q < 1``, be ``<= lambda``
+        where ``q = 0`` and ``>= lambda`` where ``q = 1``.
+    """
+
+    cells: np.ndarray
+    score: np.ndarray
+    dual: float
+    budget_slack: float
+    infeasibility: float
+    log_ratio: np.ndarray | None = None
+
+    @property
+    def max_residual(self) -> float:
+        """The largest residual (cells, slackness, infeasibility, negative dual)."""
+        worst = float(np.max(self.cells, initial=0.0))
+        return max(worst, self.budget_slack, self.infeasibility, max(0.0, -self.dual))
+
+    def holds(self, tol: float = 1e-6) -> bool:
+        """Whether every residual is at most ``tol`` (nats, or budget units for slackness)."""
+        return bool(self.max_residual <= tol)
+
+
+def optimality_residuals(p_xy, channel, lam, distortion=None, *, budget=None, knows: str = "x_and_y",
+                         support_tol: float = 0.0) -> OptimalityResiduals:
+    """Evaluate the optimality conditions of the discrete attack problem at any channel.
+
+    The problem, in the channel ``c[x, y, xh] = P(xh | x, y)``: minimise
+    ``I(Y; Xhat)`` subject to ``c[x, y, .]`` in the simplex and
+    ``sum p_xy[x, y] c[x, y, xh] d[x, xh] <= budget``.  With
+    ``P(y, xh) = sum_x p_xy c``,
+
+        dI/dc[x, y, xh] = p_xy[x, y] log(P(y | xh) / p(y))
+
+    (the ``p(y)`` terms of the marginals cancel because ``sum_xh c = 1``).
+    The KKT conditions with the budget's multiplier ``lambda >= 0``: for every
+    cell with ``p_xy[x, y] > 0``, the price
+    ``log(P(y | xh) / p(y)) + lambda d[x, xh]`` is the same for every ``xh``
+    with ``c > 0`` and at least as large for ``xh`` with ``c = 0``; and
+    ``lambda (budget - cost) = 0``.  For a binary Hamming problem this is
+    Theorem 3.3 (MATH.md section 4).  A label-blind attacker
+    (``knows="x"``) has one channel row per ``x``; its price is the
+    ``p(y | x)``-average of the above.  The problem is convex, so the
+    conditions are also sufficient.
+
+    Parameters
+    ----------
+    p_xy : array_like, shape (k, l)
+        Joint pmf.
+    channel : array_like, shape (k, l, k')
+        ``P(Xhat = xh | X = x, Y = y)``; rows of cells with ``p_xy = 0`` are ignored.
+    lam : float
+        The budget's multiplier (``result.dual_budget``).
+    distortion : array_like, shape (k, k'), optional
+        Default: Hamming.
+    budget : float, optional
+        If given, complementary slackness and feasibility are checked too.
+    knows : {"x_and_y", "x"}
+        Which problem's conditions to evaluate.
+    support_tol : float, default 0
+        Outputs with ``P(xh) <= support_tol`` are treated as unused (their
+        mass is ignored and their price is the one-sided derivative at zero).
+        Use about ``1e-6`` for a solver's approximate channel.
+
+    Returns
+    -------
+    OptimalityResiduals
+
+    Raises
+    ------
+    InvalidInputError
+        If ``p_xy`` is not a pmf, ``channel`` has the wrong shape, negative
+        entries or rows that do not sum to one, ``distortion`` is malformed,
+        or ``lam``, ``budget`` or ``support_tol`` are not finite numbers.
+    """
+    p = _p_xy(p_xy)
+    k, ell = p.shape
+    c = _v.array("channel", channel, ndim=3)
+    if c.shape[:2] != (k, ell) or c.shape[2] == 0:
+        raise InvalidInputError("channel", f"expected shape ({k}, {ell}, k'), got {c.shape}")
+    kp = c.shape[2]
+    d, hamming = _distortion(distortion, k, kp)
+    lam = _v.scalar("lam", lam)
+    knows = _v.choice("knows", knows, KNOWS)
+    tol = _v.scalar("support_tol", support_tol, nonneg=True)
+    live = p > 0
+    if np.any(c[live] < -1e-9):
+        raise InvalidInputError("channel", f"entries must be non-negative, smallest is {c[live].min():g}")
+    sums = c.sum(axis=2)
+    if np.any(np.abs(sums[live] - 1.0) > 1e-6):
+        raise InvalidInputError("channel", "each row channel[x, y, :] must sum to 1 where p_xy[x, y] > 0")
+    c = np.where(live[:, :, None], np.clip(c, 0.0, None) / np.where(sums > 0, sums, 1.0)[:, :, None], 0.0)
+
+    joint = p[:, :, None] * c
+    p_y = p.sum(axis=0)
+    p_x = p.sum(axis=1)
+    cost = float(np.sum(joint * d[:, None, :]))
+    infeasible = 0.0
+    if knows == "x":
+        row = np.einsum("xy,xyz->xz", p, c) / np.where(p_x > 0, p_x, 1.0)[:, None]
+        infeasible = float(np.max(np.abs(c - row[:, None, :]) * live[:, :, None], initial=0.0))
+        c = np.where(live[:, :, None], row[:, None, :], 0.0)
+        joint = p[:, :, None] * c
+    out_joint = joint.sum(axis=0)  # (l, k')
+    out = out_joint.sum(axis=0)  # (k',)
+    used = out > tol
+    if not np.all(used):  # drop the noise on unused outputs
+        joint = joint * used
+        c = c * used
+        out_joint = joint.sum(axis=0)
+        out = np.where(used, out_joint.sum(axis=0), 0.0)
+    live_y = p_y > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        g = np.log(out_joint / (p_y[:, None] * out[None, :]))  # (l, k')
+        g_unused = -np.log(p_y)  # one-sided derivative at P(xh) = 0, knows="x_and_y"
+    g = np.where(used[None, :], g, g_unused[:, None])
+    g = np.where(live_y[:, None], g, 0.0)
+
+    if knows == "x_and_y":
+        score = g[None, :, :] + lam * d[:, None, :]
+        weight = p
+        weights_c = c
+    else:
+        cond = p / np.where(p_x > 0, p_x, 1.0)[:, None]  # p(y | x)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            logs = np.log(cond / np.where(live_y, p_y, 1.0)[None, :])
+        g_zero = np.sum(np.where(cond > 0, cond * logs, 0.0), axis=1)  # KL(p(.|x) || p(.))
+        score = np.where(used[None, :], _weighted_g(cond, g), g_zero[:, None]) + lam * d
+        weight = p_x
+        weights_c = row * used
+    low = np.min(score, axis=-1, keepdims=True)
+    with np.errstate(invalid="ignore"):
+        gap = np.where(weights_c > 0, weights_c * (score - low), 0.0)
+    cells = np.where(weight > 0, weight * gap.sum(axis=-1), 0.0)
+
+    if budget is None:
+        slack, over = abs(lam), 0.0
+    else:
+        b = _v.budget(budget)
+        slack, over = max(lam, 0.0) * max(b - cost, 0.0), max(cost - b, 0.0)
+    log_ratio = None
+    if knows == "x_and_y" and hamming and k == 2 and kp == 2:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            log_ratio = np.array([[g[y, x] - g[y, 1 - x] for y in range(ell)] for x in range(2)])
+    return OptimalityResiduals(cells=cells, score=score, dual=lam, budget_slack=float(slack),
+                               infeasibility=float(max(over, infeasible)), log_ratio=log_ratio)
+
+
+def _weighted_g(cond: np.ndarray, g: np.ndarray) -> np.ndarray:
+    """``sum_y p(y | x) g[y, xh]`` skipping terms with ``p(y | x) = 0`` (where ``g`` may be infinite)."""
+    out = np.zeros((cond.shape[0], g.shape[1]))
+    for x in range(cond.shape[0]):
+        ys = cond[x] > 0
+        out[x] = cond[x, ys] @ g[ys] if np.any(ys) else 0.0
+    return out
+
+
+# ------------------------------------------------------------------ builders
+
+
+def _selector(k: int, ell: int) -> sp.csr_matrix:
+    """``S`` with ``S[y, x*l + y] = 1``: sums the flattened rows ``x*l + y`` over ``x``."""
+    return sp.kron(np.ones((1, k)), sp.eye(ell)).tocsr()
+
+
+def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: str, description: str,
+           binary: bool = False) -> AttackProblem:
+    knows = _v.choice("knows", knows, KNOWS)
+    formulation = _v.choice("formulation", formulation, FORMULATIONS)
+    budget = _v.budget(budget, allow_none=True)
+    if formulation == "transport":
+        if not model.hamming:
+            raise InvalidInputError("formulation", "'transport' needs the Hamming distortion (its cost is the "
+                                    "total-variation distance); use 'channel' for other distortions")
+        if knows != "x_and_y":
+            raise InvalidInputError("formulation", "'transport' moves each class's conditional separately, so it "
+                                    "needs knows='x_and_y'; use 'channel' for a label-blind attacker")
+    k, ell, kp = model.k, model.ell, model.output_size
+    P = parameter("p_xy", model.p_xy, shape=(k, ell))
+    params = {"p_xy": P}
+    p_y = cp.sum(P, axis=0)
+    out = cp.Variable(kp, nonneg=True, name="output")  # P(xh); an explicit variable keeps the cones sparse
+    if formulation == "channel":
+        variables, cons, out_joint, cell_cost, class_cost = _channel_form(model, P, knows, out)
+    else:
+        variables, cons, out_joint, cell_cost, class_cost = _transport_form(model, P, out)
+    cost = cp.sum(class_cost)
+    budget_con = None
+    if budget is not None:
+        params["budget"] = parameter("budget", budget)
+        budget_con = cost <= params["budget"]
+        cons.append(budget_con)
+    # I(Y; Xhat) = sum rel_entr(P(y, xh), p(y) P(xh)): p(y) is parameter-affine and
+    # P(xh) parameter-free, so the product is DPP.
+    objective = cp.sum(cp.rel_entr(out_joint, cp.outer(p_y, out)))
+    problem = cp.Problem(cp.Minimize(objective), cons)
+    variables.update({"output_joint": out_joint, "output": out, "class_cost": class_cost, "cost": cost})
+    if cell_cost is not None:
+        variables["cell_cost"] = cell_cost
+        if model.hamming:
+            variables["flips"] = cell_cost
+
+    identity = model.identity_outputs()
+    d = model.distortion
+
+    def readout(ap: AttackProblem) -> dict:
+        p = np.asarray(P.value, dtype=float)
+        if formulation == "channel":
+            channel = _channel_from_joint(p, variables["joint_flat"].value.reshape(k, ell, kp), identity, knows,
+                                          variables.get("channel"))
+        else:
+            channel = _channel_from_output(p, out_joint.value, identity)
+        joint = p[:, :, None] * channel
+        attack = {"channel": channel, "joint": joint, "output_joint": joint.sum(axis=0)}
+        # The objective at the solver's point, evaluated without its sign noise: CVXPY's
+        # own value is inf when a class with p(y) = 0 keeps ~1e-10 of (infeasible) mass.
+        pyx = np.clip(np.asarray(out_joint.value, dtype=float), 0.0, None)
+        live = p.sum(axis=0) > 0
+        pyx = pyx[live]
+        mi = float(np.sum(rel_entr(pyx, p.sum(axis=0)[live, None] * pyx.sum(axis=0)[None, :])))
+        if binary:
+            attack["flip_prob"] = np.array([[channel[x, y, 1 - x] for y in range(ell)] for x in range(k)])
+        return {"attack": attack, "mi": mi, "mi_check": channel_mi(p, channel),
+                "budget_used": expected_distortion(p, channel, d)}
+
+    def oracle(values) -> float | None:
+        if "budget" not in values:
+            return None
+        p = np.asarray(values["p_xy"], dtype=float)
+        if model.hamming and knows == "x_and_y" and (k, ell, kp) == (2, 2, 2):
+            return _oracles.binary_oracle(p, values["budget"]).mi
+        if model.hamming and k == ell and kp >= k and not np.any(p - np.diag(np.diag(p))):
+            # X = Y: the rate-distortion function (knowing Y adds nothing).
+            return _oracles.rate_distortion_hamming(np.diag(p), values["budget"])
+        return None
+
+    def sync(ap: AttackProblem) -> None:
+        _p_xy(P.value, (k, ell))  # a new value must still be a pmf
+
+    def optimality(result: AttackResult) -> OptimalityResiduals:
+        if result.problem is not None and result.problem.custom:
+            raise NotImplementedError("custom constraints bring multipliers of their own; the conditions of "
+                                      "Theorem 3.3 (budget multiplier only) do not characterise this optimum")
+        lam = result.dual_budget if result.dual_budget is not None else 0.0
+        return optimality_residuals(np.asarray(result.parameters["p_xy"], dtype=float), result.attack["channel"],
+                                    lam, d, budget=result.parameters.get("budget"), knows=knows,
+                                    support_tol=SOLVER_SUPPORT_TOL)
+
+    return AttackProblem(problem=problem, parameters=params, variables=variables, family=family,
+                         readout=readout, oracle=oracle, budget_constraint=budget_con,
+                         description=f"{description}, knows={knows}, {formulation} form", scale=1.0,
+                         sync=sync, optimality=optimality,
+                         spec={"knows": knows, "formulation": formulation, "model": model,
+                               "distortion": d, "output_size": kp, "hamming": model.hamming})
+
+
+def _channel_form(model: DiscreteModel, P: cp.Parameter, knows: str, out: cp.Variable):
+    """The joint ``r`` (flattened to rows ``x*l + y``) and its linear views."""
+    k, ell, kp = model.k, model.ell, model.output_size
+    cons = []
+    variables = {}
+    p_rows = cp.reshape(P, (k * ell, 1), order="C")
+    if knows == "x_and_y":
+        R = cp.Variable((k * ell, kp), nonneg=True, name="joint")
+        cons.append(cp.sum(R, axis=1) == cp.reshape(P, (k * ell,), order="C"))
+    else:
+        # P(xh | x, y) = C[x, xh] for every y: r = p_xy * C, parameter times variable (DPP).
+        C = cp.Variable((k, kp), nonneg=True, name="channel")
+        cons.append(cp.sum(C, axis=1) == 1)
+        E = np.repeat(np.eye(k), ell, axis=0)  # row x*l + y -> x
+        R = cp.multiply(p_rows @ np.ones((1, kp)), E @ C)
+        variables["channel"] = C
+    cons.append(out == cp.sum(R, axis=0))
+    out_joint = _selector(k, ell) @ R  # (l, k')
+    cell_cost = cp.reshape(cp.sum(cp.multiply(R, np.repeat(model.distortion, ell, axis=0)), axis=1), (k, ell),
+                           order="C")
+    class_cost = cp.sum(cell_cost, axis=0)
+    variables["joint_flat"] = R
+    # A 3-D view for custom constraints; using it makes CVXPY canonicalise with its SciPy backend.
+    variables["joint"] = cp.reshape(R, (k, ell, kp), order="C")
+    return variables, cons, out_joint, cell_cost, class_cost
+
+
+def _transport_form(model: DiscreteModel, P: cp.Parameter, out: cp.Variable):
+    """The output joint ``P(y, xh)`` with the total-variation cost (Hamming only)."""
+    k, ell, kp = model.k, model.ell, model.output_size
+    Q = cp.Variable((ell, kp), nonneg=True, name="output_joint")
+    cons = [cp.sum(Q, axis=1) == cp.sum(P, axis=0), out == cp.sum(Q, axis=0)]
+    m = min(k, kp)
+    # Mass each class must move: sum_x max(0, p(x, y) - P(y, x)); letters x >= k' move entirely.
+    moved = cp.pos(P[:m, :].T - Q[:, :m])
+    class_cost = cp.sum(moved, axis=1)
+    if k > kp:
+        class_cost = class_cost + cp.sum(P[kp:, :], axis=0)
+    return {"output_joint": Q, "moved": moved}, cons, Q, None, class_cost
+
+
+def _channel_from_joint(p: np.ndarray, r: np.ndarray, identity: np.ndarray, knows: str, C) -> np.ndarray:
+    """``r / p`` on cells with ``p > 0``; the identity elsewhere."""
+    k, ell, kp = r.shape
+    channel = np.zeros((k, ell, kp))
+    channel[np.arange(k), :, identity] = 1.0
+    if knows == "x":
+        row = np.clip(np.asarray(C.value, dtype=float), 0.0, None)
+        row = row / np.where(row.sum(axis=1, keepdims=True) > 0, row.sum(axis=1, keepdims=True), 1.0)
+        has = p.sum(axis=1) > 0
+        channel[has] = row[has][:, None, :]
+        return channel
+    r = np.clip(r, 0.0, None)
+    sums = r.sum(axis=2)
+    live = (p > 0) & (sums > 0)
+    channel[live] = r[live] / sums[live][:, None]
+    return channel
+
+
+def _channel_from_output(p: np.ndarray, q_joint: np.ndarray, identity: np.ndarray) -> np.ndarray:
+    """An optimal Hamming coupling per class: keep ``min(p, q)`` in place, move the excess greedily.
+
+    Any coupling of ``p(. | y)`` and ``q(. | y)`` that keeps the common mass
+    in place moves exactly their total-variation distance, which is the
+    least expected Hamming distortion.
+    """
+    k, ell = p.shape
+    kp = q_joint.shape[1]
+    channel = np.zeros((k, ell, kp))
+    channel[np.arange(k), :, identity] = 1.0
+    q_joint = np.clip(np.asarray(q_joint, dtype=float), 0.0, None)
+    for y in range(ell):
+        mass = p[:, y].sum()
+        if mass <= 0:
+            continue
+        q = q_joint[y] * (mass / q_joint[y].sum()) if q_joint[y].sum() > 0 else np.zeros(kp)
+        m = min(k, kp)
+        coupling = np.zeros((k, kp))
+        stay = np.minimum(p[:m, y], q[:m])
+        coupling[np.arange(m), np.arange(m)] = stay
+        excess = p[:, y].copy()
+        excess[:m] -= stay
+        deficit = q.copy()
+        deficit[:m] -= stay
+        j = 0
+        for x in range(k):
+            while excess[x] > 0 and j < kp:
+                step = min(excess[x], deficit[j])
+                coupling[x, j] += step
+                excess[x] -= step
+                deficit[j] -= step
+                if deficit[j] <= 0:
+                    j += 1
+            if excess[x] > 0:  # rounding: put the crumbs on the last output with room
+                coupling[x, int(np.argmax(q))] += excess[x]
+        live = p[:, y] > 0
+        channel[live, y] = coupling[live] / p[live, y][:, None]
+    return channel
+
+
+# ----------------------------------------------------------------- factories
+
+
+@rebuildable
+def binary_channel(p_xy, budget, *, knows: str = "x_and_y", formulation: str = "channel") -> AttackProblem:
+    """Theorem 3.3: flip a binary observation to hide a binary label.
+
+    ``X, Y in {0, 1}`` with joint pmf ``p_xy[x, y]``; the attacker outputs
+    ``Xhat = X xor Delta`` with flip probabilities ``q[x, y]`` and an expected
+    number of flips ``sum p_xy q <= budget``, minimising ``I(Y; Xhat)``.
+
+    Parameters
+    ----------
+    p_xy : array_like, shape (2, 2)
+        Joint pmf of ``(X, Y)`` (zero cells and classes with ``p(y) = 0`` allowed).
+    budget : float or None
+        Bound on the expected flips (>= 0), or None for no budget (add your
+        own with :meth:`AttackProblem.with_constraints`).
+    knows : {"x_and_y", "x"}
+        The paper's attacker sees ``(X, Y)``; a label-blind one sees only ``X``
+        (its flip probabilities do not depend on ``y``; never better).
+    formulation : {"channel", "transport"}
+        The joint ``r[x, y, xh]`` (default), or the compact total-variation
+        form over ``P(y, xh)`` (``knows="x_and_y"`` only).
+
+    Returns
+    -------
+    AttackProblem
+        ``parameters["p_xy"]`` and ``parameters["budget"]`` are
+        ``cp.Parameter`` objects (DPP: set ``.value`` and re-solve).
+        Variables (channel form): ``joint`` (``r[x, y, xh]``, a 3-D view),
+        ``joint_flat`` (rows ``x*l + y``), ``flips`` / ``cell_cost``
+        (``[x, y]``), ``class_cost`` (``[y]``), ``cost``, ``output_joint``,
+        ``output``, and ``channel`` when ``knows="x"``.  Transport form:
+        ``output_joint``, ``output``, ``moved``, ``class_cost``, ``cost``.
+        ``oracle()`` is :func:`mi_cvx.oracles.binary_oracle` (``knows="x_and_y"``).
+        ``result.attack`` holds ``channel`` (``[x, y, xh]``; the identity where
+        ``p_xy[x, y] = 0``, where it is undefined), ``flip_prob`` (``q[x, y]``),
+        ``joint`` and ``output_joint``.  ``result.optimality()`` evaluates
+        Theorem 3.3 at the solution (see :func:`optimality_residuals`).
+
+    Raises
+    ------
+    InvalidInputError
+        If ``p_xy`` is not a 2 x 2 pmf (negative, NaN, not summing to 1 within
+        1e-9), ``budget`` is negative or not finite, or ``knows`` /
+        ``formulation`` is unknown or the combination is unsupported.
+    """
+    model = _model(p_xy, shape=(2, 2))
+    return _build(model, budget, knows, formulation, "binary_channel", "binary channel", binary=True)
+
+
+@rebuildable
+def discrete_channel(p_xy, budget, distortion=None, output_size=None, *, knows: str = "x_and_y",
+                     formulation: str = "channel") -> AttackProblem:
+    """Finite alphabets with any distortion (MATH.md section 5).
+
+    ``X in {0..k-1}``, ``Y in {0..l-1}`` with joint pmf ``p_xy[x, y]``; the
+    attacker outputs ``Xhat in {0..k'-1}`` with ``E distortion[X, Xhat] <= budget``,
+    minimising ``I(Y; Xhat)``.
+
+    Parameters
+    ----------
+    p_xy : array_like, shape (k, l)
+        Joint pmf of ``(X, Y)`` (zero cells and classes allowed).
+    budget : float or None
+        Bound on the expected distortion (>= 0), or None for no budget.
+    distortion : array_like, shape (k, k'), optional
+        Non-negative cost ``d[x, xh]``.  Default: Hamming, ``[x != xh]``.
+    output_size : int, optional
+        ``k'``; default ``k``, or the number of columns of ``distortion``.
+    knows : {"x_and_y", "x"}
+        The paper's attacker, or a label-blind one (``P(xh | x, y)`` the same
+        for every ``y``: the joint is ``p_xy[x, y] * channel[x, xh]``, still
+        DPP and convex; never better for the attacker).
+    formulation : {"channel", "transport"}
+        ``"channel"``: the joint ``r[x, y, xh]`` (``k l k'`` variables).
+        ``"transport"``: Hamming only, the output joint ``P(y, xh)`` with the
+        total-variation cost (``l k'`` variables); the two agree.
+
+    Returns
+    -------
+    AttackProblem
+        ``parameters["p_xy"]``, ``parameters["budget"]``: ``cp.Parameter``
+        objects (DPP).  Variables as in :func:`binary_channel` (``flips`` only
+        for Hamming).  ``oracle()``: for a 2 x 2 Hamming problem the binary
+        oracle; for ``X = Y`` (diagonal ``p_xy``) with Hamming distortion the
+        rate-distortion function :func:`mi_cvx.oracles.rate_distortion_hamming`;
+        otherwise None.  ``result.attack["channel"]`` is ``P(xh | x, y)``
+        (the identity where ``p_xy[x, y] = 0``, where it is undefined).
+
+    Raises
+    ------
+    InvalidInputError
+        If ``p_xy`` is not a 2-d pmf, ``distortion`` is not a non-negative
+        finite ``k x k'`` matrix (or disagrees with ``output_size``),
+        ``output_size`` is not a positive integer, ``budget`` is negative or
+        not finite, or ``knows`` / ``formulation`` is unknown or unsupported
+        (``"transport"`` needs Hamming distortion and ``knows="x_and_y"``).
+    """
+    model = _model(p_xy, distortion, output_size)
+    k, ell = model.p_xy.shape
+    return _build(model, budget, knows, formulation, "discrete_channel",
+                  f"discrete channel, k={k}, l={ell}, k'={model.output_size}"
+                  + ("" if model.hamming else ", custom distortion"))
