@@ -115,7 +115,8 @@ def random_problem(seed, m, n):
 
 
 @pytest.mark.parametrize("solver", SDP_SOLVERS)
-@given(seed=st.integers(0, 10_000), m=st.integers(1, 4), n=st.integers(1, 4), frac=st.floats(0.05, 1.2))
+@given(seed=st.integers(0, 10_000), m=st.integers(1, 4), n=st.integers(1, 4),
+       frac=st.floats(0.05, 1.2).filter(lambda f: abs(f - 1) > 1e-3))  # D = sum(lam): see below
 def test_noiseless_projection_matches_falling_bar(solver, seed, m, n, frac):
     A, _ = random_problem(seed, m, n)
     s2 = 0.7
@@ -125,6 +126,21 @@ def test_noiseless_projection_matches_falling_bar(solver, seed, m, n, frac):
     fb = oracles.falling_bar(lam, budget)
     assert result.oracle == pytest.approx(fb.mi, rel=1e-9, abs=1e-12)
     assert_close_to_oracle(result.mi, fb.mi, solver)
+
+
+def test_budget_exactly_erasing_the_signal_is_solved_or_flagged():
+    """At D = sum(lam) the only optimal attack is Delta = -X: a degenerate SDP with no interior
+    near the optimum.  Clarabel may then stop at optimal_inaccurate; the result must say so."""
+    A, _ = random_problem(0, 4, 4)
+    total = float(np.sum(np.linalg.svd(A, compute_uv=False) ** 2))
+    for formulation in ("full", "compact"):
+        result = mi_cvx.gaussian_vector(A, total, formulation=formulation).solve(raise_on_failure=False)
+        assert abs(result.mi) < 1e-6
+        assert result.ok == (result.status == "optimal")
+        if not result.ok:
+            assert "optimal_inaccurate" in result.message
+            with pytest.raises(mi_cvx.SolverError, match="optimal_inaccurate"):
+                mi_cvx.gaussian_vector(A, total, formulation=formulation).solve()
 
 
 @pytest.mark.parametrize("solver", SDP_SOLVERS)
