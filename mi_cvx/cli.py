@@ -1,0 +1,745 @@
+"""The ``mi-cvx`` command.
+
+::
+
+    mi-cvx solve FAMILY [problem options] [--solver S] [--json]
+    mi-cvx solve --spec problem.toml [--json]
+    mi-cvx sweep FAMILY [problem options] --budgets 0:1:11 [--out sweep.csv] [--n-jobs 2]
+                 [--backend loky|dask] [--scheduler tcp://host:8786] [--json | --csv]
+    mi-cvx compare FAMILY [problem options] [--solvers CLARABEL,SCS] [--json | --csv]
+    mi-cvx verify FAMILY [problem options] [--trials 200] [--json | --csv]
+    mi-cvx reproduce --out DIR [--quick] [--n-jobs 2] [--json]
+
+Families: ``gaussian-scalar``, ``gaussian-vector``, ``gaussian-sparse``,
+``binary``, ``discrete``, ``subset``.  Arrays (``--A``, ``--signal-cov``,
+``--p-xy``, ...) are inline JSON (``'[[0.4,0.1],[0.1,0.4]]'``) or the path of a
+``.npy``, ``.csv``, ``.txt`` or ``.json`` file.  A problem can also come from a
+TOML or JSON spec file (``--spec``) whose keys are the factories' argument
+names, with arrays inline or as file names relative to the spec file.
+
+Exit status: 0 on success; 1 when a solve failed or a check did not pass; 2
+for bad input (a one-line message on stderr, never a traceback); 130 when
+interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .errors import InvalidInputError, MiCvxError, UnsupportedSolverError
+
+PROG = "mi-cvx"
+
+# ------------------------------------------------------------------ families
+
+
+@dataclass(frozen=True)
+class _Family:
+    name: str
+    summary: str
+    required: tuple[str, ...]
+    optional: tuple[str, ...]
+    budgeted: bool = True  # has a budget parameter that sweeps can vary
+
+
+_ARRAY_KEYS = ("A", "signal_cov", "noise_cov", "p_xy", "distortion")
+_CHOICES = {
+    "knows": None,  # validated by the factory (its names differ per family)
+    "formulation": None,
+    "method": ("auto", "exact", "greedy"),
+}
+
+FAMILIES: dict[str, _Family] = {
+    f.name: f
+    for f in (
+        _Family("gaussian-scalar", "Theorem 3.1: Y ~ N(0, signal_var), X = Y + N, E[Delta^2] <= budget",
+                ("budget",), ("signal_var", "noise_var", "knows")),
+        _Family("gaussian-vector", "X = A Y + N, E||Delta||^2 <= budget (Theorem 3.2 when noiseless)",
+                ("budget",), ("A", "m", "n", "seed", "signal_cov", "noise_cov", "knows", "formulation")),
+        _Family("gaussian-sparse", "the attack confined to the rows `support` of X = A Y + N (Section 6)",
+                ("support",), ("budget", "A", "m", "n", "seed", "signal_cov", "noise_cov", "knows")),
+        _Family("binary", "Theorem 3.3: X, Y binary, Xhat = X xor Delta, expected flips <= budget",
+                ("p_xy", "budget"), ("knows", "formulation")),
+        _Family("discrete", "finite alphabets: E d(X, Xhat) <= budget (Section 5)",
+                ("p_xy", "budget"), ("distortion", "output_size", "formulation", "knows")),
+        _Family("subset", "Theorem 4.1: the k sensors to replace so as to leave the least information",
+                ("signal_cov", "k"), ("noise_cov", "A", "method"), budgeted=False),
+    )
+}
+
+#: Spec-file keys every family accepts besides its own.
+_COMMON_KEYS = ("family", "solver", "budgets")
+
+_DEFAULTS = {"signal_var": 1.0, "noise_var": 0.0, "signal_cov": 1.0, "noise_cov": 0.0}
+
+
+def _family(name: str) -> _Family:
+    key = str(name).strip().lower().replace("_", "-")
+    if key not in FAMILIES:
+        raise InvalidInputError("family", f"unknown family {name!r}; choose one of {', '.join(FAMILIES)}")
+    return FAMILIES[key]
+
+
+# --------------------------------------------------------------- arguments
+
+
+def _load_array_file(path: Path, name: str) -> np.ndarray:
+    suffix = path.suffix.lower()
+    try:
+        if suffix == ".npy":
+            return np.load(path, allow_pickle=False)
+        if suffix == ".json":
+            return np.asarray(json.loads(path.read_text(encoding="utf-8")), dtype=float)
+        if suffix in (".csv", ".txt", ".tsv", ""):
+            delimiter = "\t" if suffix == ".tsv" else ("," if suffix == ".csv" else None)
+            return np.loadtxt(path, delimiter=delimiter, ndmin=1, dtype=float)
+    except (OSError, ValueError) as exc:
+        raise InvalidInputError(name, f"cannot read {path}: {exc}") from None
+    raise InvalidInputError(name, f"unsupported file type {suffix!r} for {path} (use .npy, .csv, .txt or .json)")
+
+
+def _array_value(value: Any, name: str, base: Path) -> Any:
+    """An array given inline (list, number, JSON text) or as a file path relative to ``base``."""
+    if isinstance(value, (int, float, list)) and not isinstance(value, bool):
+        return value
+    if not isinstance(value, str):
+        raise InvalidInputError(name, f"expected a number, a nested list or a file name, got {value!r}")
+    text = value.strip()
+    if text[:1] in "[-.0123456789" and text:
+        try:
+            return json.loads(text)
+        except json.JSONDecodeError:
+            if text.startswith("["):
+                raise InvalidInputError(name, f"not valid JSON: {text!r}") from None
+    path = Path(text).expanduser()
+    if not path.is_absolute():
+        path = base / path
+    if not path.exists():
+        raise InvalidInputError(name, f"{text!r} is neither inline JSON nor an existing file")
+    return _load_array_file(path, name)
+
+
+def _index_list(value: Any, name: str) -> list[int]:
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            value = json.loads(text) if text.startswith("[") else [int(v) for v in text.split(",") if v.strip()]
+        except ValueError:
+            raise InvalidInputError(name, f"expected row indices like '0,2' or '[0, 2]', got {text!r}") from None
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        value = [value]
+    if not isinstance(value, (list, tuple, np.ndarray)):
+        raise InvalidInputError(name, f"expected a list of row indices, got {value!r}")
+    out = []
+    for v in value:
+        if isinstance(v, bool) or not float(v).is_integer():
+            raise InvalidInputError(name, f"row indices must be integers, got {v!r}")
+        out.append(int(v))
+    return out
+
+
+def parse_budgets(text: str | Sequence[float]) -> list[float]:
+    """Budgets from ``"0,0.1,0.5"``, ``"[0, 0.1]"`` or ``"start:stop:num"`` (``numpy.linspace``).
+
+    Raises
+    ------
+    InvalidInputError
+        If the text is none of these forms.
+    """
+    if not isinstance(text, str):
+        try:
+            return [float(v) for v in text]
+        except (TypeError, ValueError):
+            raise InvalidInputError("budgets", f"expected a list of numbers, got {text!r}") from None
+    s = text.strip()
+    try:
+        if s.startswith("["):
+            return [float(v) for v in json.loads(s)]
+        if ":" in s:
+            parts = s.split(":")
+            if len(parts) != 3:
+                raise ValueError
+            start, stop, num = float(parts[0]), float(parts[1]), int(parts[2])
+            if num < 1:
+                raise ValueError
+            return [float(v) for v in np.linspace(start, stop, num)]
+        return [float(v) for v in s.split(",") if v.strip()]
+    except (ValueError, TypeError, json.JSONDecodeError):
+        raise InvalidInputError("budgets", f"expected '0,0.1,0.5', '[0, 0.1]' or 'start:stop:num', got {s!r}") from None
+
+
+def load_spec(path: str | Path) -> dict:
+    """Read a TOML or JSON problem spec; arrays given as file names are loaded relative to it.
+
+    Raises
+    ------
+    InvalidInputError
+        Missing or unreadable file, bad syntax, missing or unknown ``family``,
+        unknown keys for the family, or arrays that cannot be read.
+    """
+    path = Path(path).expanduser()
+    if not path.is_file():
+        raise InvalidInputError("spec", f"no such file: {path}")
+    text = path.read_text(encoding="utf-8")
+    try:
+        if path.suffix.lower() == ".json":
+            data = json.loads(text)
+        else:
+            try:
+                import tomllib
+            except ModuleNotFoundError:  # pragma: no cover - python < 3.11
+                import tomli as tomllib
+            data = tomllib.loads(text)
+    except (ValueError, json.JSONDecodeError) as exc:
+        kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
+        raise InvalidInputError("spec", f"{path.name} is not valid {kind}: {exc}") from None
+    if not isinstance(data, Mapping):
+        raise InvalidInputError("spec", f"{path.name} must hold a table/object of settings")
+    if "family" not in data:
+        raise InvalidInputError("spec", f"{path.name} has no 'family' (one of {', '.join(FAMILIES)})")
+    family = _family(data["family"])
+    allowed = set(family.required) | set(family.optional) | set(_COMMON_KEYS)
+    unknown = sorted(set(data) - allowed)
+    if unknown:
+        raise InvalidInputError("spec", f"{path.name}: unknown key(s) {', '.join(unknown)} for family "
+                                f"{family.name}; allowed: {', '.join(sorted(allowed))}")
+    spec = dict(data)
+    spec["family"] = family.name
+    for key in _ARRAY_KEYS:
+        if key in spec:
+            spec[key] = _array_value(spec[key], key, path.parent)
+    if "support" in spec:
+        spec["support"] = _index_list(spec["support"], "support")
+    if "budgets" in spec:
+        spec["budgets"] = parse_budgets(spec["budgets"])
+    return spec
+
+
+# ---------------------------------------------------------------- building
+
+
+def _random_A(params: dict) -> np.ndarray | None:
+    given = [k for k in ("m", "n", "seed") if k in params]
+    if "A" in params:
+        if given:
+            raise InvalidInputError("A", f"give either A or a random projection ({', '.join(given)}), not both")
+        return params["A"]
+    if not given:
+        return None
+    if "m" not in params or "n" not in params:
+        raise InvalidInputError("m", "a random projection needs both m and n (and optionally seed)")
+    from . import validate as _v
+
+    m = _v.integer("m", params["m"], low=1)
+    n = _v.integer("n", params["n"], low=1)
+    seed = _v.integer("seed", params.get("seed", 0), low=0)
+    return np.random.default_rng(seed).normal(size=(m, n))
+
+
+def build_problem(params: Mapping[str, Any], *, budget_override: float | None = None):
+    """Build the problem a spec describes: an AttackProblem, or (subset family) the subset's inputs.
+
+    Parameters
+    ----------
+    params : dict
+        ``family`` plus the factory's arguments (as from :func:`load_spec`).
+    budget_override : float, optional
+        Use this budget instead of ``params["budget"]`` (sweeps).
+
+    Returns
+    -------
+    AttackProblem
+
+    Raises
+    ------
+    InvalidInputError
+        Missing or inapplicable settings, or invalid values (from the factory).
+    """
+    family = _family(params["family"])
+    p = dict(params)
+    if budget_override is not None:
+        p["budget"] = budget_override
+    _check_keys(family, p)
+    get = p.get
+    if family.name == "gaussian-scalar":
+        from .gaussian import gaussian_scalar
+
+        return gaussian_scalar(get("signal_var", 1.0), get("noise_var", 0.0), p["budget"],
+                               knows=get("knows", "x_and_y"))
+    if family.name in ("gaussian-vector", "gaussian-sparse"):
+        from .gaussian import gaussian_sparse, gaussian_vector
+
+        A = _random_A(p)
+        if family.name == "gaussian-vector":
+            if A is None:
+                raise InvalidInputError("A", "gaussian-vector needs --A (inline JSON or a file) or --m and --n")
+            return gaussian_vector(A, p["budget"], get("signal_cov", 1.0), get("noise_cov", 0.0),
+                                   knows=get("knows", "x_and_y"), formulation=get("formulation", "full"))
+        if A is None:
+            A = np.eye(_side(get("signal_cov"), get("noise_cov")))
+        return gaussian_sparse(A, p["support"], get("budget"), get("signal_cov", 1.0), get("noise_cov", 1.0),
+                               knows=get("knows", "x_and_y"))
+    if family.name in ("binary", "discrete"):
+        try:
+            from . import discrete
+        except ImportError:
+            raise MiCvxError(f"the {family.name} family is not available in this installation of mi_cvx") from None
+        if family.name == "binary":
+            kwargs = {k: p[k] for k in ("formulation", "knows") if k in p}
+            return discrete.binary_channel(p["p_xy"], p["budget"], **kwargs)
+        kwargs = {k: p[k] for k in ("distortion", "output_size", "formulation", "knows") if k in p}
+        return discrete.discrete_channel(p["p_xy"], p["budget"], **kwargs)
+    # subset: the unbudgeted sparse SDP on the rows subset_attack picks
+    from .cases import best_subset_problem
+
+    return best_subset_problem(p["signal_cov"], get("noise_cov", 0.0), p["k"], A=get("A"),
+                               method=get("method", "auto"))
+
+
+def _flag(key: str) -> str:
+    return "--" + key.replace("_", "-")
+
+
+def _check_keys(family: _Family, params: Mapping[str, Any]) -> None:
+    """Every required setting present, none that the family does not take."""
+    extra = sorted(set(params) - set(_COMMON_KEYS) - set(family.required) - set(family.optional))
+    if extra:
+        takes = ", ".join(_flag(k) for k in family.required + family.optional)
+        raise InvalidInputError(_flag(extra[0]), f"does not apply to {family.name} (it takes {takes})")
+    missing = [k for k in family.required if k not in params]
+    if missing:
+        raise InvalidInputError(_flag(missing[0]), f"is required by {family.name}")
+
+
+def _side(*covs) -> int:
+    for cov in covs:
+        if cov is not None and np.ndim(cov) == 2:
+            return int(np.shape(cov)[0])
+    raise InvalidInputError("A", "give --A (or --m/--n), or a covariance matrix from which the size can be read")
+
+
+# ----------------------------------------------------------------- output
+
+
+def _jsonable(value):
+    if isinstance(value, Mapping):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple, set, frozenset)):
+        items = sorted(value) if isinstance(value, (set, frozenset)) else value
+        return [_jsonable(v) for v in items]
+    if isinstance(value, np.ndarray):
+        return _jsonable(value.tolist())
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, (int, np.integer)):
+        return int(value)
+    if isinstance(value, (float, np.floating)):
+        value = float(value)
+        return value if math.isfinite(value) else None
+    if value is None or isinstance(value, str):
+        return value
+    if isinstance(value, Path):
+        return str(value)
+    try:  # pandas NA / Timestamp and friends
+        import pandas as pd
+
+        if pd.isna(value):
+            return None
+    except (TypeError, ValueError):
+        pass
+    return str(value)
+
+
+def _print_json(obj, out) -> None:
+    json.dump(_jsonable(obj), out, indent=2, allow_nan=False)
+    out.write("\n")
+
+
+def _frame_records(frame) -> list[dict]:
+    return [_jsonable(r) for r in frame.to_dict(orient="records")]
+
+
+def _fmt_num(value, digits: int = 6) -> str:
+    if value is None:
+        return "-"
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    return "-" if math.isnan(value) else f"{value:.{digits}g}"
+
+
+def _text_table(frame, columns: Sequence[str]) -> str:
+    cols = [c for c in columns if c in frame.columns]
+    view = frame[cols].copy()
+    for c in cols:
+        if view[c].dtype.kind == "f":
+            view[c] = [_fmt_num(v, 6) for v in view[c]]
+    return view.to_string(index=False)
+
+
+# ---------------------------------------------------------------- commands
+
+
+def _problem_params(args: argparse.Namespace) -> dict:
+    """Merge a spec file and the command-line problem options (the options win)."""
+    params: dict[str, Any] = {}
+    if getattr(args, "spec", None):
+        params.update(load_spec(args.spec))
+    family = getattr(args, "family", None)
+    if family is not None:
+        fam = _family(family).name
+        if "family" in params and params["family"] != fam:
+            raise InvalidInputError("family", f"the command line says {fam} but the spec says {params['family']}")
+        params["family"] = fam
+    if "family" not in params:
+        raise InvalidInputError("family", f"give a FAMILY ({', '.join(FAMILIES)}) or --spec FILE")
+    cwd = Path.cwd()
+    for key in _PROBLEM_OPTIONS:
+        if hasattr(args, key):
+            value = getattr(args, key)
+            if key in _ARRAY_KEYS:
+                value = _array_value(value, key, cwd)
+            elif key == "support":
+                value = _index_list(value, key)
+            params[key] = value
+    return params
+
+
+def _solver_of(args, params) -> str | None:
+    return getattr(args, "solver", None) or params.get("solver")
+
+
+def cmd_solve(args, out) -> int:
+    params = _problem_params(args)
+    solver = _solver_of(args, params)
+    params.pop("budgets", None)
+    if params["family"] == "subset":
+        from .subset import subset_attack
+
+        _check_keys(FAMILIES["subset"], params)
+        result = subset_attack(params["signal_cov"], params.get("noise_cov", 0.0), params["k"], A=params.get("A"),
+                               method=params.get("method", "auto"))
+        if args.json:
+            _print_json({"family": "subset", **result.to_dict()}, out)
+        else:
+            out.write(f"family      subset (Theorem 4.1)\n"
+                      f"subset      {list(result.subset)}  (attacked rows, k = {result.k} of m = {result.m})\n"
+                      f"I*          {_fmt_num(result.mi)} nats = {_fmt_num(result.mi_bits)} bits\n"
+                      f"method      {result.method} ({result.evaluated} sets scored)\n"
+                      f"gap         {_fmt_num(result.gap)} nats (to the exact optimum)\n")
+        return 0
+    problem = build_problem(params)
+    result = problem.solve(solver, raise_on_failure=False)
+    if args.json:
+        _print_json({"description": problem.description, **result.to_dict(include_attack=True)}, out)
+    else:
+        gap = result.oracle_gap
+        out.write(
+            f"problem     {problem.description}\n"
+            f"status      {result.status} ({'ok' if result.ok else 'NOT OK'}) with {result.solver}\n"
+            f"I*          {_fmt_num(result.mi)} nats = {_fmt_num(result.mi_bits)} bits\n"
+            f"oracle      {_fmt_num(result.oracle)} nats (gap {_fmt_num(gap, 3)})\n"
+            f"budget      used {_fmt_num(result.budget_used)}, multiplier {_fmt_num(result.dual_budget)}\n"
+            f"residual    {_fmt_num(result.residual, 3)}; solve {_fmt_num(result.solve_time, 3)} s, "
+            f"setup {_fmt_num(result.setup_time, 3)} s\n"
+        )
+        if not result.ok:
+            out.write(f"message     {result.message}\n")
+    if not result.ok:
+        print(f"{PROG} solve: the solve was not accurate: {result.message}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_sweep(args, out) -> int:
+    from .sweep import sweep
+
+    params = _problem_params(args)
+    if params["family"] == "subset":
+        raise InvalidInputError("family", "subset has no budget to sweep (it replaces k rows outright); "
+                                "use mi-cvx solve subset")
+    budgets = parse_budgets(args.budgets) if args.budgets is not None else params.pop("budgets", None)
+    params.pop("budgets", None)
+    if not budgets:
+        raise InvalidInputError("budgets", "give --budgets (e.g. 0:1:11 or 0,0.5,1) or 'budgets' in the spec")
+    problem = build_problem(params, budget_override=budgets[0])
+    frame = sweep(problem, budgets, solver=_solver_of(args, params), n_jobs=args.n_jobs, backend=args.backend,
+                  out=args.out, scheduler=args.scheduler, progress=args.progress)
+    if args.json:
+        _print_json({"description": problem.description, "rows": _frame_records(frame)}, out)
+    elif args.csv:
+        frame.to_csv(out, index=False)
+    else:
+        out.write(f"{problem.description}\n")
+        out.write(_text_table(frame, ["budget", "mi", "mi_bits", "ok", "oracle", "oracle_gap", "residual",
+                                      "solve_time", "error"]) + "\n")
+        if args.out:
+            out.write(f"wrote {args.out}\n")
+    failed = int((~frame["ok"]).sum())
+    if failed:
+        print(f"{PROG} sweep: {failed} of {len(frame)} points were not solved accurately (ok = False)",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_compare(args, out) -> int:
+    from .comparison import compare_solvers
+
+    params = _problem_params(args)
+    params.pop("budgets", None)
+    problem = build_problem(params)
+    solvers = None if args.solvers is None else [s.strip() for s in args.solvers.split(",") if s.strip()]
+    frame = compare_solvers(problem, solvers, repeats=args.repeats)
+    if args.json:
+        _print_json({"problem": problem.description, "attrs": dict(frame.attrs), "rows": _frame_records(frame)},
+                    out)
+    elif args.csv:
+        frame.to_csv(out, index=False)
+    else:
+        out.write(f"{problem.description}\n")
+        out.write(_text_table(frame, ["solver", "status", "ok", "mi", "oracle_gap", "rel_error", "residual",
+                                      "solve_time", "iterations"]) + "\n")
+        for row in frame.itertuples():
+            for text in (getattr(row, "error", ""), getattr(row, "note", "")):
+                if isinstance(text, str) and text:
+                    out.write(f"  {row.solver}: {text}\n")
+    return 0
+
+
+def cmd_verify(args, out) -> int:
+    from .convexity import verify_convexity
+
+    params = _problem_params(args)
+    params.pop("budgets", None)
+    problem = build_problem(params)
+    report = verify_convexity(problem, trials=args.trials, seed=args.trial_seed, solver=_solver_of(args, params))
+    if args.json:
+        _print_json(report.to_dict(), out)
+    elif args.csv:
+        report.to_frame().to_csv(out, index=False)
+    else:
+        out.write(str(report) + "\n")
+    return 0 if report.passed else 1
+
+
+def cmd_reproduce(args, out) -> int:
+    from .reproduce import reproduce
+
+    figures = None if args.figures is None else [f.strip() for f in args.figures.split(",") if f.strip()]
+    report = reproduce(args.out, quick=args.quick, n_jobs=args.n_jobs, solver=args.solver, backend=args.backend,
+                       scheduler=args.scheduler, progress=args.progress, figures=figures)
+    if args.json:
+        _print_json(report.to_dict(), out)
+    else:
+        out.write(str(report) + "\n")
+    if not report.passed:
+        print(f"{PROG} reproduce: some figures failed their checks; see {report.report}", file=sys.stderr)
+        return 1
+    return 0
+
+
+# ------------------------------------------------------------------ parser
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with one-line errors (exit status 2) instead of usage dumps, and no abbreviations."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("allow_abbrev", False)
+        super().__init__(*args, **kwargs)
+
+    def error(self, message: str):  # noqa: D401 - argparse API
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+_PROBLEM_OPTIONS = ("signal_var", "noise_var", "budget", "A", "m", "n", "seed", "signal_cov", "noise_cov", "support",
+                    "p_xy", "distortion", "output_size", "k", "method", "knows", "formulation")
+
+
+def _problem_parent(with_budget: bool = True) -> argparse.ArgumentParser:
+    parent = _Parser(add_help=False)
+    parent.add_argument("family", nargs="?", metavar="FAMILY", help="one of: " + ", ".join(FAMILIES))
+    parent.add_argument("--spec", metavar="FILE",
+                        help="TOML or JSON problem spec (keys: family and the factory's arguments; arrays inline or "
+                             "as .npy/.csv/.json files relative to the spec); options given here override it")
+    g = parent.add_argument_group("problem options (which apply depends on FAMILY)")
+    S = argparse.SUPPRESS
+    g.add_argument("--signal-var", dest="signal_var", type=float, default=S, help="gaussian-scalar: Var(Y) (1)")
+    g.add_argument("--noise-var", dest="noise_var", type=float, default=S, help="gaussian-scalar: Var(N) (0)")
+    if with_budget:
+        g.add_argument("--budget", type=float, default=S, help="attack budget D (power or expected distortion)")
+    g.add_argument("--A", dest="A", metavar="ARRAY", default=S, help="observation matrix (m x n): JSON or file")
+    g.add_argument("--m", type=int, default=S, help="rows of a random N(0,1) projection (with --n, --seed)")
+    g.add_argument("--n", type=int, default=S, help="columns of a random projection")
+    g.add_argument("--seed", type=int, default=S, help="seed of the random projection (0)")
+    g.add_argument("--signal-cov", dest="signal_cov", metavar="ARRAY", default=S,
+                   help="Cov(Y): a number (times I) or a matrix, JSON or file")
+    g.add_argument("--noise-cov", dest="noise_cov", metavar="ARRAY", default=S,
+                   help="Cov(N): a number (times I) or a matrix, JSON or file")
+    g.add_argument("--support", metavar="ROWS", default=S, help="gaussian-sparse: attacked rows, e.g. 0,2")
+    g.add_argument("--p-xy", dest="p_xy", metavar="ARRAY", default=S,
+                   help="binary/discrete: joint pmf p[x, y], e.g. '[[0.4,0.1],[0.1,0.4]]'")
+    g.add_argument("--distortion", metavar="ARRAY", default=S, help="discrete: distortion matrix d[x, xhat]")
+    g.add_argument("--output-size", dest="output_size", type=int, default=S, help="discrete: size of Xhat's alphabet")
+    g.add_argument("--k", type=int, default=S, help="subset: number of rows the attacker replaces")
+    g.add_argument("--method", default=S, choices=("auto", "exact", "greedy"), help="subset: search method")
+    g.add_argument("--knows", default=S, help="what the attacker sees (gaussian: x_and_y or x)")
+    g.add_argument("--formulation", default=S,
+                   help="gaussian-vector: full or compact; discrete: channel or transport")
+    return parent
+
+
+def _parallel_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("execution")
+    g.add_argument("--n-jobs", dest="n_jobs", type=int, default=1, help="local worker processes (-1: all cores)")
+    g.add_argument("--backend", choices=("loky", "dask"), default="loky", help="joblib processes or a Dask cluster")
+    g.add_argument("--scheduler", metavar="ADDRESS", help="Dask scheduler address, e.g. tcp://host:8786")
+    g.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
+                   help="progress bar (default: on in a terminal for long sweeps)")
+
+
+def _format_options(p: argparse.ArgumentParser, csv: bool = True) -> None:
+    g = p.add_mutually_exclusive_group()
+    g.add_argument("--json", action="store_true", help="machine-readable JSON on stdout")
+    if csv:
+        g.add_argument("--csv", action="store_true", help="the table as CSV on stdout")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The ``mi-cvx`` argument parser."""
+    from . import __version__
+
+    parser = _Parser(prog=PROG, description="Information-theoretically optimal adversarial attacks by convex "
+                     "optimisation (CVXPY).", formatter_class=argparse.RawDescriptionHelpFormatter,
+                     epilog="families:\n" + "\n".join(f"  {f.name:<16} {f.summary}" for f in FAMILIES.values())
+                     + "\n\nRun 'mi-cvx COMMAND --help' for a command's options.")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
+    sub.required = True
+    fmt = argparse.RawDescriptionHelpFormatter
+
+    p = sub.add_parser("solve", parents=[_problem_parent()], formatter_class=fmt, help="solve one attack problem",
+                       description="Solve one attack problem and print I* (nats and bits), the status, the oracle "
+                                   "gap and the budget used.\n\nexamples:\n"
+                                   "  mi-cvx solve gaussian-scalar --signal-var 1 --noise-var 0.5 --budget 0.3\n"
+                                   "  mi-cvx solve gaussian-vector --m 4 --n 6 --seed 1 --budget 2 --json\n"
+                                   "  mi-cvx solve binary --p-xy '[[0.4,0.1],[0.1,0.4]]' --budget 0.1\n"
+                                   "  mi-cvx solve subset --signal-cov '[[1,0],[0,2]]' --noise-cov 0.1 --k 1\n"
+                                   "  mi-cvx solve --spec problem.toml")
+    p.add_argument("--solver", help="CVXPY solver (CLARABEL, SCS, MOSEK, CVXOPT, ECOS)")
+    _format_options(p, csv=False)
+    p.set_defaults(func=cmd_solve)
+
+    p = sub.add_parser("sweep", parents=[_problem_parent(with_budget=False)], formatter_class=fmt,
+                       help="solve over a grid of budgets",
+                       description="Solve one problem at many budgets (re-solving through its budget Parameter), "
+                                   "optionally in parallel, appending each point to a resumable CSV file.\n\n"
+                                   "examples:\n"
+                                   "  mi-cvx sweep gaussian-scalar --signal-var 1 --noise-var 0.1 --budgets 0:1:11\n"
+                                   "  mi-cvx sweep gaussian-vector --m 8 --n 8 --budgets 0.5,1,2,4 --out s.csv "
+                                   "--n-jobs 2")
+    p.add_argument("--budgets", help="'0,0.1,0.5', '[0, 0.1]' or 'start:stop:num' (linspace)")
+    p.add_argument("--out", metavar="CSV", help="append each finished point here; rerun to resume")
+    p.add_argument("--solver", help="CVXPY solver")
+    _parallel_options(p)
+    _format_options(p)
+    p.set_defaults(func=cmd_sweep)
+
+    p = sub.add_parser("compare", parents=[_problem_parent()], formatter_class=fmt,
+                       help="compare solver backends on one problem",
+                       description="Solve one problem with every installed conic solver (or --solvers) and "
+                                   "tabulate status, information, oracle gap, residual and time.\n\nexample:\n"
+                                   "  mi-cvx compare gaussian-scalar --signal-var 1 --noise-var 0.5 --budget 0.3")
+    p.add_argument("--solvers", help="comma-separated solver names (default: every installed backend)")
+    p.add_argument("--repeats", type=int, default=1, help="solves per solver; the time is the median")
+    _format_options(p)
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("verify", parents=[_problem_parent()], formatter_class=fmt,
+                       help="check Lemma 2.1 (convexity) on one problem",
+                       description="Check the convexity claim of Lemma 2.1 on one problem: DCP/DPP certificates, "
+                                   "random Jensen tests in the attack distribution, the value function I*(D).\n\n"
+                                   "example:\n  mi-cvx verify gaussian-scalar --signal-var 1 --noise-var 0.5 "
+                                   "--budget 0.3 --trials 50")
+    p.add_argument("--trials", type=int, default=200, help="random pairs per numerical test")
+    p.add_argument("--trial-seed", dest="trial_seed", type=int, default=0, help="seed of the random tests")
+    p.add_argument("--solver", help="CVXPY solver for the model solves")
+    _format_options(p)
+    p.set_defaults(func=cmd_verify)
+
+    p = sub.add_parser("reproduce", formatter_class=fmt, help="regenerate the paper's Figures 3-6 and REPORT.md",
+                       description="Regenerate Figures 3-6 of the paper (plus a redundancy figure and the water "
+                                   "levels of a projection attack) as PNG + CSV, and REPORT.md comparing them with "
+                                   "the paper's claims.\n\nexample:\n  mi-cvx reproduce --out figures --n-jobs 2")
+    p.add_argument("--out", required=True, metavar="DIR", help="output directory (created if missing)")
+    p.add_argument("--quick", action="store_true", help="small grids: a smoke run in seconds")
+    p.add_argument("--figures", help="comma-separated subset of fig3,fig4,fig5,fig6,redundancy,water_levels")
+    p.add_argument("--solver", help="CVXPY solver (default CLARABEL)")
+    _parallel_options(p)
+    _format_options(p, csv=False)
+    p.set_defaults(func=cmd_reproduce)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, stdout=None) -> int:
+    """Run ``mi-cvx``; returns the exit status.
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        Arguments (default ``sys.argv[1:]``).
+    stdout : file, optional
+        Where results go (default ``sys.stdout``); messages go to stderr.
+
+    Returns
+    -------
+    int
+        0 success, 1 failed solve or check, 2 bad input, 130 interrupted.
+    """
+    out = stdout or sys.stdout
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:  # --help, --version, or a usage error (already printed)
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    command = f"{PROG} {args.command}"
+    handler: Callable[[argparse.Namespace, Any], int] = args.func
+    try:
+        return handler(args, out)
+    except InvalidInputError as exc:
+        arg = exc.argument
+        text = str(exc)[len(arg) + 2:] if str(exc).startswith(f"{arg}: ") else str(exc)
+        if arg in _PROBLEM_OPTIONS or arg in ("budgets",):
+            arg = _flag(arg)
+        print(f"{command}: error: {arg}: {_one_line(text)}", file=sys.stderr)
+        return 2
+    except UnsupportedSolverError as exc:
+        print(f"{command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 2
+    except MiCvxError as exc:
+        print(f"{command}: {_one_line(exc)}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{command}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:  # e.g. piped into head
+        return 0
+
+
+def _one_line(exc: BaseException) -> str:
+    return " ".join(str(exc).split())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
