@@ -677,8 +677,9 @@ def rate_distortion_hamming(p, budget) -> float:
         p_out = float(tail[m - 1])
         level = (d - p_out) / (m - 1)  # theta (1 - D)
         nxt = float(srt[m]) if m < k else 0.0
-        if nxt - 1e-15 <= level < srt[m - 1] and level >= -1e-15:
-            head = srt[:m]
+        # (closed at both ends with a rounding margin: R is continuous across the breakpoints)
+        if nxt * (1 - 1e-12) - 1e-15 <= level <= srt[m - 1] * (1 + 1e-12) and level >= -1e-15:
+            head = srt[:m][srt[:m] > 0]
             moved = max(d - p_out, 0.0)
             out = -float(np.sum(head * np.log(head))) + (1.0 - p_out) * math.log1p(-d)
             if moved > 0.0:

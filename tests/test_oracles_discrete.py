@@ -1,0 +1,243 @@
+"""The discrete closed forms (MATH.md sections 4-5), checked against independent numerics (no CVXPY here)."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from scipy.optimize import minimize
+
+from mi_cvx import InvalidInputError, info, oracles
+from mi_cvx.discrete import optimality_residuals
+
+# ------------------------------------------------------------------ helpers
+
+
+def pmf_2x2(seed: int, zeros: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet(np.full(4, 0.8))
+    if zeros:
+        p[rng.choice(4, size=zeros, replace=False)] = 0.0
+        p /= p.sum()
+    return p.reshape(2, 2)
+
+
+def flip_channel(q: np.ndarray) -> np.ndarray:
+    """``channel[x, y, xh]`` of the flip probabilities ``q[x, y]``."""
+    ch = np.zeros((2, 2, 2))
+    for x in range(2):
+        ch[x, :, 1 - x] = q[x]
+        ch[x, :, x] = 1 - q[x]
+    return ch
+
+
+def direct_binary(p: np.ndarray, budget: float, starts: int = 12) -> float:
+    """min over the four flip probabilities (not over t) of I(Y; Xhat), by multi-start SLSQP."""
+    rng = np.random.default_rng(0)
+
+    def mi(q):
+        return info.channel_mi(p, flip_channel(np.clip(q, 0, 1).reshape(2, 2)))
+
+    cons = [{"type": "ineq", "fun": lambda q: budget - float(np.sum(p * q.reshape(2, 2)))}]
+    best = math.inf
+    for _ in range(starts):
+        res = minimize(mi, rng.random(4) * min(1.0, budget), method="SLSQP", bounds=[(0, 1)] * 4,
+                       constraints=cons, options={"ftol": 1e-15, "maxiter": 1000})
+        q = np.clip(res.x, 0, 1)
+        used = float(np.sum(p * q.reshape(2, 2)))
+        if used > budget:  # SLSQP's tolerance: scale back into the budget so the point is feasible
+            q = q * (budget / used)
+        best = min(best, mi(q))
+    return best
+
+
+def blahut_arimoto_hamming(p: np.ndarray, beta: float, iters: int = 5000) -> tuple[float, float]:
+    """A point ``(D, R(D))`` of the Hamming rate-distortion curve at slope ``-beta`` (Blahut-Arimoto)."""
+    k = p.size
+    d = 1.0 - np.eye(k)
+    q = np.full(k, 1.0 / k)
+    weights = np.exp(-beta * d)
+    for _ in range(iters):
+        w = q * weights
+        w /= w.sum(axis=1, keepdims=True)
+        q = p @ w
+    joint = p[:, None] * w
+    return float(np.sum(joint * d)), info.mutual_information(joint)
+
+
+budgets_frac = st.floats(0.0, 0.999)
+
+
+# ---------------------------------------------------------- binary oracle
+
+
+@given(seed=st.integers(0, 10_000), frac=budgets_frac)
+def test_binary_oracle_is_certified_by_the_optimality_conditions(seed, frac):
+    # The oracle's channel meets the budget, gives the oracle's value, and satisfies the
+    # KKT conditions with lambda = dual: by convexity that proves it optimal, to the bound.
+    p = pmf_2x2(seed)
+    d0 = oracles.binary_zero_threshold(p)
+    budget = frac * d0
+    sol = oracles.binary_oracle(p, budget)
+    channel = flip_channel(sol.flip_prob)
+    assert info.channel_mi(p, channel) == pytest.approx(sol.mi, rel=1e-12, abs=1e-15)
+    assert info.expected_distortion(p, channel, 1 - np.eye(2)) == pytest.approx(budget, rel=1e-12, abs=1e-15)
+    assert sol.budget_used == pytest.approx(budget, rel=1e-12, abs=1e-15)
+    if budget > 0:
+        res = optimality_residuals(p, channel, sol.dual, budget=budget)
+        assert res.suboptimality_bound <= 1e-10
+        assert res.holds(1e-10)
+
+
+@given(seed=st.integers(0, 10_000), frac=st.floats(0.02, 0.98))
+def test_binary_oracle_against_direct_search_over_flip_probabilities(seed, frac):
+    p = pmf_2x2(seed)
+    budget = frac * oracles.binary_zero_threshold(p)
+    value = oracles.binary_oracle(p, budget).mi
+    direct = direct_binary(p, budget)
+    assert value <= direct + 1e-12  # a true minimum is never above a feasible point
+    assert direct - value <= 1e-7 * (1 + value)
+
+
+@given(seed=st.integers(0, 10_000), frac=budgets_frac, q=st.lists(st.floats(0, 1), min_size=4, max_size=4))
+def test_binary_oracle_lower_bounds_every_feasible_attack(seed, frac, q):
+    p = pmf_2x2(seed)
+    budget = frac * oracles.binary_zero_threshold(p)
+    q = np.array(q).reshape(2, 2)
+    used = float(np.sum(p * q))
+    if used > budget:  # scale into the budget
+        q = q * (budget / used)
+    assert info.channel_mi(p, flip_channel(q)) >= oracles.binary_oracle(p, budget).mi - 1e-13
+
+
+def test_binary_oracle_by_hand():
+    # a_0 = 0, a_1 = 1, p(y) = 1/2: X = Y, the rate-distortion function of a fair bit.
+    p = np.array([[0.5, 0.0], [0.0, 0.5]])
+    assert oracles.binary_zero_threshold(p) == 0.5
+    for budget in (0.0, 0.1, 0.3, 0.49):
+        assert oracles.binary_oracle(p, budget).mi == pytest.approx(math.log(2) - info.binary_entropy(budget),
+                                                                    rel=1e-12)
+    sol = oracles.binary_oracle(p, 0.1)
+    # symmetric: each class spends half the flips, dual = log((1 - D) / D)
+    assert sol.flip_prob[0, 0] == pytest.approx(0.1) and sol.flip_prob[1, 1] == pytest.approx(0.1)
+    assert sol.dual == pytest.approx(math.log(0.9 / 0.1), rel=1e-10)
+
+
+def test_binary_zero_threshold_is_where_information_vanishes():
+    for seed in range(20):
+        p = pmf_2x2(seed)
+        p_y = p.sum(axis=0)
+        a = p[1] / p_y
+        d0 = oracles.binary_zero_threshold(p)
+        assert d0 == pytest.approx(min(p_y) * abs(a[0] - a[1]), rel=1e-14)
+        assert oracles.binary_oracle(p, d0).mi == 0.0
+        assert oracles.binary_oracle(p, 2 * d0).mi == 0.0
+        assert oracles.binary_oracle(p, d0).dual == 0.0
+        below = oracles.binary_oracle(p, d0 * (1 - 1e-3))
+        assert below.mi > 0
+        # and I* really is positive below D0: no feasible flip channel reaches zero
+        assert direct_binary(p, d0 * 0.9) > 1e-9
+
+
+@given(seed=st.integers(0, 10_000))
+def test_binary_value_function_is_non_increasing_and_convex(seed):
+    p = pmf_2x2(seed)
+    grid = np.linspace(0.0, 1.2 * oracles.binary_zero_threshold(p), 41)
+    values = np.array([oracles.binary_oracle(p, b).mi for b in grid])
+    assert np.all(np.diff(values) <= 1e-15)
+    assert np.all(values[:-2] - 2 * values[1:-1] + values[2:] >= -1e-13)
+
+
+@given(seed=st.integers(0, 10_000), frac=st.floats(0.05, 0.95))
+def test_binary_dual_is_minus_the_slope(seed, frac):
+    p = pmf_2x2(seed)
+    budget = frac * oracles.binary_zero_threshold(p)
+    h = 1e-6 * budget
+    slope = (oracles.binary_oracle(p, budget + h).mi - oracles.binary_oracle(p, budget - h).mi) / (2 * h)
+    assert oracles.binary_oracle(p, budget).dual == pytest.approx(-slope, rel=1e-5, abs=1e-9)
+
+
+def test_binary_oracle_degenerate_inputs():
+    # independent X and Y
+    p = np.outer([0.3, 0.7], [0.4, 0.6])
+    assert oracles.binary_zero_threshold(p) == pytest.approx(0.0, abs=1e-16)
+    assert oracles.binary_oracle(p, 0.0).mi == pytest.approx(0.0, abs=1e-15)
+    # a class with p(y) = 0
+    p = np.array([[0.25, 0.0], [0.75, 0.0]])
+    sol = oracles.binary_oracle(p, 0.0)
+    assert sol.mi == 0.0 and sol.zero_threshold == 0.0
+    # zero cells: a_0 = 0 (the derivative of I in t_0 is -inf there, so class 0 always moves)
+    p = np.array([[0.4, 0.2], [0.0, 0.4]])
+    sol = oracles.binary_oracle(p, 0.01)
+    assert sol.flip_prob[0, 0] > 0
+    assert sol.dual > 0 and math.isfinite(sol.dual)
+    assert oracles.binary_oracle(p, 0.0).dual == math.inf
+    assert sol.mi == pytest.approx(direct_binary(p, 0.01), rel=1e-7)
+
+
+@pytest.mark.parametrize("bad, match", [
+    (np.array([[0.5, -0.1], [0.3, 0.3]]), "p_xy"),
+    (np.array([[0.5, np.nan], [0.3, 0.2]]), "p_xy"),
+    (np.array([[0.5, 0.1], [0.3, 0.2]]), "p_xy"),  # sums to 1.1
+    (np.full((2, 3), 1 / 6), "p_xy"),
+    (np.full(4, 0.25), "p_xy"),
+])
+def test_binary_oracle_rejects_bad_pmfs(bad, match):
+    with pytest.raises(InvalidInputError, match=match):
+        oracles.binary_oracle(bad, 0.1)
+    with pytest.raises(InvalidInputError, match=match):
+        oracles.binary_zero_threshold(bad)
+
+
+def test_binary_oracle_rejects_bad_budgets():
+    p = pmf_2x2(1)
+    for bad in (-0.1, np.nan, np.inf, "a lot"):
+        with pytest.raises(InvalidInputError, match="budget"):
+            oracles.binary_oracle(p, bad)
+
+
+# ------------------------------------------------------- rate distortion
+
+
+@pytest.mark.parametrize("k", [2, 3, 4, 7])
+def test_rate_distortion_uniform_closed_form(k):
+    p = np.full(k, 1.0 / k)
+    for budget in np.linspace(0, (k - 1) / k, 9)[:-1]:
+        expected = math.log(k) - info.binary_entropy(budget) - budget * math.log(k - 1)
+        assert oracles.rate_distortion_hamming(p, budget) == pytest.approx(expected, rel=1e-12, abs=1e-15)
+    assert oracles.rate_distortion_hamming(p, (k - 1) / k) == pytest.approx(0.0, abs=1e-15)
+    assert oracles.rate_distortion_hamming(p, 1.0) == 0.0
+
+
+@given(p=st.floats(0.01, 0.99), frac=st.floats(0.0, 1.5))
+def test_rate_distortion_bernoulli_closed_form(p, frac):
+    budget = frac * min(p, 1 - p)
+    expected = max(0.0, info.binary_entropy(p) - info.binary_entropy(budget)) if frac < 1 else 0.0
+    assert oracles.rate_distortion_hamming([p, 1 - p], budget) == pytest.approx(expected, rel=1e-11, abs=1e-14)
+
+
+@given(seed=st.integers(0, 10_000), beta=st.floats(0.3, 8.0))
+def test_rate_distortion_any_source_against_blahut_arimoto(seed, beta):
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(2, 7))
+    p = rng.dirichlet(np.full(k, 0.7))
+    budget, rate = blahut_arimoto_hamming(p, beta)
+    assert oracles.rate_distortion_hamming(p, budget) == pytest.approx(rate, rel=1e-7, abs=1e-9)
+
+
+def test_rate_distortion_edge_cases():
+    p = np.array([0.5, 0.3, 0.2, 0.0])  # a letter that never occurs
+    assert oracles.rate_distortion_hamming(p, 0.0) == pytest.approx(info.entropy(p), rel=1e-14)
+    assert oracles.rate_distortion_hamming(p, 0.5) == 0.0  # 1 - max p
+    # the binary oracle on a diagonal joint is the same function
+    q = np.array([[0.3, 0.0], [0.0, 0.7]])
+    for budget in (0.0, 0.1, 0.29, 0.5):
+        assert oracles.binary_oracle(q, budget).mi == pytest.approx(
+            oracles.rate_distortion_hamming([0.3, 0.7], budget), rel=1e-10, abs=1e-14)
+    with pytest.raises(InvalidInputError, match="p"):
+        oracles.rate_distortion_hamming([0.5, 0.6], 0.1)
+    with pytest.raises(InvalidInputError, match="budget"):
+        oracles.rate_distortion_hamming([0.5, 0.5], -0.1)
