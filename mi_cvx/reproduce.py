@@ -41,7 +41,8 @@ from .gaussian import gaussian_scalar, gaussian_vector
 from .info import binary_entropy
 from .sweep import sweep, sweep_grid
 
-__all__ = ["FIGURES", "Check", "FigureOutcome", "ReproduceReport", "projection_problem", "reproduce"]
+__all__ = ["FIGURES", "Check", "FigureOutcome", "ReproduceReport", "paper_grid_search", "projection_matrix",
+           "projection_problem", "reproduce"]
 
 #: The figures :func:`reproduce` can make, in order.
 FIGURES: tuple[str, ...] = ("fig3", "fig4", "fig5", "fig6", "redundancy", "water_levels")
@@ -192,16 +193,6 @@ def projection_problem(m: int, signal_var: float = 1.0, budget: float = 1.0, *, 
     A = projection_matrix(int(m), int(n), int(seed), setting)
     formulation = "compact" if noise_var == 0 else "full"
     return gaussian_vector(A, budget, signal_var, noise_var, formulation=formulation)
-
-
-def binary_zero_threshold(p_xy) -> float:
-    """``D0 = min(p(y)) |P(X=1|Y=0) - P(X=1|Y=1)|``: the least budget that removes all information."""
-    p = np.asarray(p_xy, dtype=float)
-    p_y = p.sum(axis=0)
-    if np.any(p_y <= 0):
-        return 0.0
-    a = p[1] / p_y
-    return float(p_y.min() * abs(a[0] - a[1]))
 
 
 def paper_grid_search(p_xy, budgets: Sequence[float], points: int = 21) -> np.ndarray:
@@ -528,10 +519,9 @@ def _figure6(cfg: _Config, out: Path, run: dict) -> FigureOutcome:
     frame = sweep(problem, budgets, grid={"p_xy": sources}, **run)
     index = {json_key: name for json_key, name in zip(frame["p_xy"].drop_duplicates(), names, strict=True)}
     frame.insert(0, "source", frame["p_xy"].map(index))
-    frame["D0"] = frame["source"].map(dict(zip(names, (binary_zero_threshold(p) for p in sources), strict=True)))
-    grid_mi = np.concatenate([paper_grid_search(p, budgets, cfg.grid_points) for p in sources])
-    frame["paper_grid_mi"] = grid_mi
-    d0 = dict(zip(names, (binary_zero_threshold(p) for p in sources), strict=True))
+    d0 = dict(zip(names, (_oracles.binary_zero_threshold(p) for p in sources), strict=True))
+    frame["D0"] = frame["source"].map(d0)
+    frame["paper_grid_mi"] = np.concatenate([paper_grid_search(p, budgets, cfg.grid_points) for p in sources])
     checks = [
         _monotone_check(frame, ["source"], "I decreases (never increases) with the flip budget D"),
         _zero_threshold_check(frame, ["source"], lambda k: d0[k[0]],
