@@ -3,7 +3,7 @@
 Each :class:`Case` pairs a *factory call* (building a fresh
 :class:`~mi_cvx.core.AttackProblem`) with its optimal value computed
 *independently* of the convex model, from the closed forms of
-:mod:`mi_cvx.oracles` (or, for the rate-distortion case, the textbook formula).
+:mod:`mi_cvx.oracles`.
 The registry spans every problem family and is small enough that every case
 can be run through every installed solver in the test suite in seconds; this
 is how CVXPY tests its own solvers (a problem, its known optimum, and a
@@ -17,14 +17,12 @@ from __future__ import annotations
 
 import functools
 import itertools
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from . import info as _info
 from . import oracles as _oracles
 from .core import AttackProblem, _json_safe
 from .errors import InvalidInputError
@@ -97,46 +95,6 @@ class Case:
             "note": self.note,
             "solver_options": {k: dict(v) for k, v in self.solver_options.items()},
         })
-
-
-# ------------------------------------------------------------------ oracles
-
-
-def hamming_rate_distortion(pmf, budget) -> float:
-    """Rate-distortion function of a finite source under Hamming distortion (nats).
-
-    ``R(D) = H(p) - H_b(D) - D log(k - 1)`` for ``0 <= D <= (k - 1) min p``
-    (Cover & Thomas, problem 10.5 / Erokhin); ``R(D) = 0`` for
-    ``D >= 1 - max p``.  Between the two there is no closed form.
-
-    Parameters
-    ----------
-    pmf : array_like
-        Source distribution (k >= 2 letters).
-    budget : float
-        Allowed probability of a changed letter.
-
-    Returns
-    -------
-    float
-
-    Raises
-    ------
-    InvalidInputError
-        If ``pmf`` is not a pmf, or ``budget`` lies where the closed form does not apply.
-    """
-    from . import validate as _v
-
-    p = _v.pmf("pmf", pmf, ndim=1)
-    d = _v.budget(budget)
-    k = p.size
-    if k < 2:
-        raise InvalidInputError("pmf", "needs at least two letters")
-    if d >= 1.0 - p.max():
-        return 0.0
-    if d > (k - 1) * p.min():
-        raise InvalidInputError("budget", f"the closed form holds for budget <= (k - 1) min p = {(k - 1) * p.min():g}")
-    return float(_info.entropy(p) - _info.binary_entropy(d) - d * math.log(k - 1))
 
 
 # ------------------------------------------------------------------ registry
@@ -262,8 +220,48 @@ def _subset_cases() -> list[Case]:
         note="subset chosen by subset_attack, then the unbudgeted sparse SDP on it")]
 
 
+_P_BINARY = np.array([[0.3, 0.1], [0.15, 0.45]])  # p_xy[x, y]; zero-information budget D0 = 0.218
+_P_SOURCE = np.array([0.5, 0.3, 0.2])
+
+
+def _discrete_cases() -> list[Case]:
+    from .discrete import binary_channel, discrete_channel
+
+    out = []
+    for name, budget, formulation, note in [
+        ("binary_channel_flip", 0.1, "channel", "Theorem 3.3: budget below the zero-information threshold"),
+        ("binary_channel_zero_information", 0.25, "channel",
+         "budget above D0 = min(p(0), p(1)) |a_0 - a_1|: all information removed (I* = 0)"),
+        ("binary_channel_transport", 0.05, "transport", "Theorem 3.3 in the total-variation (transport) form"),
+    ]:
+        out.append(Case(
+            name=name, family="binary_channel", group="discrete",
+            factory=functools.partial(binary_channel, _P_BINARY, budget, formulation=formulation),
+            parameters={"p_xy": _P_BINARY, "budget": budget, "formulation": formulation},
+            oracle=_oracles.binary_oracle(_P_BINARY, budget).mi,
+            reference="oracles.binary_oracle (total-variation oracle, MATH.md section 4)", note=note))
+    out.append(Case(
+        name="discrete_binary_general", family="discrete_channel", group="discrete",
+        factory=functools.partial(discrete_channel, _P_BINARY, 0.1),
+        parameters={"p_xy": _P_BINARY, "budget": 0.1},
+        oracle=_oracles.binary_oracle(_P_BINARY, 0.1).mi,
+        reference="oracles.binary_oracle (the general factory on a binary Hamming problem)",
+        note="discrete_channel with k = l = 2 and the default Hamming distortion"))
+    p_diag = np.diag(_P_SOURCE)
+    for name, formulation in [("discrete_hamming_rate_distortion", "channel"),
+                              ("discrete_hamming_transport", "transport")]:
+        out.append(Case(
+            name=name, family="discrete_channel", group="discrete",
+            factory=functools.partial(discrete_channel, p_diag, 0.15, formulation=formulation),
+            parameters={"p_xy": p_diag, "budget": 0.15, "formulation": formulation},
+            oracle=_oracles.rate_distortion_hamming(_P_SOURCE, 0.15),
+            reference="oracles.rate_distortion_hamming (X = Y: the rate-distortion function, MATH.md section 5)",
+            note=f"diagonal p_xy (X = Y), Hamming distortion, {formulation} form"))
+    return out
+
+
 def _registry() -> list[Case]:
-    return _gaussian_cases() + _sparse_cases() + _subset_cases()
+    return _gaussian_cases() + _sparse_cases() + _subset_cases() + _discrete_cases()
 
 
 def cases(family: str | None = None) -> list[Case]:

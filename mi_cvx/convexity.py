@@ -48,6 +48,7 @@ import cvxpy as cp
 import numpy as np
 import pandas as pd
 
+from . import info as _info
 from . import solvers as _solvers
 from . import validate as _v
 from .core import AttackProblem, _json_safe
@@ -630,8 +631,63 @@ def attack_space(attack_problem: AttackProblem) -> AttackSpace:
 _DISCRETE_FAMILIES = ("binary_channel", "discrete_channel")
 
 
-def _discrete_space(ap: AttackProblem) -> AttackSpace:  # pragma: no cover - filled in with the discrete family
-    raise InvalidInputError("attack_problem", f"the {ap.family} family is not supported yet")
+def _discrete_data(ap: AttackProblem):
+    """``(p_xy, distortion, knows, base)`` of a discrete problem; ``base`` is the least-cost map."""
+    if "p_xy" not in ap.parameters or "distortion" not in ap.spec:
+        raise InvalidInputError("attack_problem", f"the {ap.family} problem does not record p_xy and its "
+                                "distortion; build it with a mi_cvx discrete factory")
+    p = np.asarray(ap.parameters["p_xy"].value, dtype=float)
+    d = np.asarray(ap.spec["distortion"], dtype=float)
+    knows = ap.spec.get("knows", "x_and_y")
+    model = ap.spec.get("model")
+    outputs = model.identity_outputs() if model is not None else np.argmin(d, axis=1)
+    k, ell = p.shape
+    base = np.zeros((k, ell, d.shape[1]))
+    base[np.arange(k), :, outputs] = 1.0
+    return p, d, knows, base
+
+
+def _discrete_space(ap: AttackProblem) -> AttackSpace:
+    """Attack channels ``P(xh | x, y)`` meeting ``E d(X, Xhat) <= D``."""
+    p, d, knows, base = _discrete_data(ap)
+    k, ell = p.shape
+    kp = d.shape[1]
+    budget = _budget_value(ap)
+    least = _info.expected_distortion(p, base, d)
+
+    def sample(rng: np.random.Generator) -> np.ndarray:
+        rows = ell if knows == "x_and_y" else 1
+        if rng.random() < 0.25:  # a deterministic map
+            chan = np.zeros((k, rows, kp))
+            chan[np.arange(k)[:, None], np.arange(rows)[None, :], rng.integers(kp, size=(k, rows))] = 1.0
+        else:
+            chan = rng.dirichlet(np.full(kp, rng.uniform(0.2, 2.0)), size=(k, rows))
+        chan = np.broadcast_to(chan, (k, ell, kp)).copy()
+        if budget is not None:
+            cost = _info.expected_distortion(p, chan, d)
+            target = least + (budget - least) * (1.0 if rng.random() < 0.25 else rng.uniform(0.0, 1.0))
+            if cost > target:  # mix with the least-cost map until the budget is met (cost is linear)
+                a = (target - least) / (cost - least)
+                chan = (1.0 - a) * base + a * chan
+        return chan
+
+    def mi(chan) -> float:
+        return _info.channel_mi(p, chan)
+
+    def violation(chan) -> float:
+        chan = np.asarray(chan, dtype=float)
+        parts = [max(0.0, -float(chan.min())), float(np.abs(chan.sum(axis=2) - 1.0).max())]
+        if budget is not None:
+            parts.append(max(0.0, _info.expected_distortion(p, chan, d) - budget))
+        if knows == "x":  # a label-blind channel does not depend on y
+            parts.append(float(np.abs(chan - chan[:, :1, :]).max()))
+        return float(max(parts))
+
+    return AttackSpace(
+        description=("attack channels P(xh | x, y) (rows on the simplex"
+                     + (", independent of y" if knows == "x" else "")
+                     + ") with E d(X, Xhat) <= budget; I(Y; Xhat) evaluated with mi_cvx.info.channel_mi"),
+        sample=sample, mi=mi, violation=violation)
 
 
 # -------------------------------------------------------------- model checks
@@ -796,10 +852,22 @@ def cvxpy_constraints_test(
                  data={**worst_data, "points": len(found), "solver": name})
 
 
+def _least_budget(ap: AttackProblem) -> float:
+    """The smallest feasible budget (the least-cost map's expected distortion; 0 for power budgets)."""
+    if ap.family in _DISCRETE_FAMILIES:
+        try:
+            p, d, _, base = _discrete_data(ap)
+        except InvalidInputError:
+            return 0.0
+        return _info.expected_distortion(p, base, d)
+    return 0.0
+
+
 def _default_budgets(ap: AttackProblem, d0: float) -> np.ndarray:
-    if d0 > 0:
-        return d0 * np.linspace(0.25, 2.0, 8)
-    return max(1.0, ap.scale) * np.linspace(0.05, 1.0, 8)
+    least = _least_budget(ap)
+    if d0 > least:
+        return least + (d0 - least) * np.linspace(0.25, 2.0, 8)
+    return least + max(1.0, ap.scale) * np.linspace(0.05, 1.0, 8)
 
 
 def _budget_grid(budgets) -> np.ndarray:
@@ -869,26 +937,36 @@ def value_function_test(
     grid = _default_budgets(attack_problem, d0) if budgets is None else _budget_grid(budgets)
     variables = attack_problem.problem.variables()
     saved = {v: None if v.value is None else np.array(v.value) for v in variables}
-    values, duals, name, failures = [], [], None, []
+    values, duals, name, failures, kept, refused = [], [], None, [], [], []
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for d in grid:
                 param.value = float(d)
-                res = attack_problem.solve(solver, raise_on_failure=False, **options)
+                try:
+                    res = attack_problem.solve(solver, raise_on_failure=False, **options)
+                except InvalidInputError as exc:
+                    if exc.argument != "budget":
+                        raise
+                    refused.append(float(d))  # e.g. below the least achievable distortion
+                    continue
                 name = res.solver
                 if not res.ok:
                     failures.append(f"D={d:.4g}: {res.message}")
+                kept.append(float(d))
                 values.append(res.mi)
                 duals.append(math.nan if res.dual_budget is None else res.dual_budget)
     finally:
         param.value = d0
         for var, value in saved.items():
             var.save_value(value)
-    values, duals = np.array(values), np.array(duals)
-    data = {"budgets": grid, "values": values, "duals": duals, "solver": name}
+    grid, values, duals = np.array(kept), np.array(values), np.array(duals)
+    data = {"budgets": grid, "values": values, "duals": duals, "solver": name, "refused_budgets": refused}
     if failures:
         why = f"solves failed, so the curve is not trustworthy: {'; '.join(failures[:3])}"
+        return [Check("value_function", None, detail=why, data=data), Check("budget_dual", None, detail=why)]
+    if grid.size < 3:
+        why = f"fewer than three feasible budgets on the grid (refused: {refused})"
         return [Check("value_function", None, detail=why, data=data), Check("budget_dual", None, detail=why)]
 
     eps = 2 * _solvers.tolerance(name, "value") * (1.0 + float(np.max(np.abs(values))))
@@ -1005,8 +1083,24 @@ def deterministic_witness(attack_problem: AttackProblem) -> Check:
     raise InvalidInputError("attack_problem", f"no deterministic-attack witness for the family {family!r}")
 
 
-def _discrete_witness(ap: AttackProblem) -> Check:  # pragma: no cover - filled in with the discrete family
-    raise InvalidInputError("attack_problem", f"the {ap.family} family is not supported yet")
+def _discrete_witness(ap: AttackProblem, seed: int = 0) -> Check:
+    p, d, knows, base = _discrete_data(ap)
+    space = _discrete_space(ap)
+    rng = np.random.default_rng(seed)
+    # A feasible target channel that moves I: the best of a few samples on the budget's boundary.
+    candidates = [space.sample(rng) for _ in range(16)]
+    target = max(candidates, key=lambda c: abs(space.mi(c) - space.mi(base)))
+
+    def info_at(s: float) -> float:
+        w = 1.0 / (1.0 + math.exp(-s))
+        return _info.channel_mi(p, (1.0 - w) * base + w * target)
+
+    chk = nonconvexity_witness(info_at, -8.0, 8.0, what="I(s)")
+    form = "P(s) = (1 - sigmoid(s)) P_0 + sigmoid(s) P_1 (logit s; P_0 the least-distortion map, P_1 feasible)"
+    within = "every P(s) is within the budget, and " if _budget_value(ap) is not None else ""
+    chk.detail = f"logit of the attack channel, {form}; {within}I is convex in P but not in s: {chk.detail}"
+    chk.data["parametrisation"] = form
+    return chk
 
 
 # ------------------------------------------------------------------ the API

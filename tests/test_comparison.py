@@ -19,7 +19,7 @@ import pytest
 
 import mi_cvx
 from mi_cvx import solvers
-from mi_cvx.cases import SCS_TIGHT, get_case, hamming_rate_distortion
+from mi_cvx.cases import SCS_TIGHT, get_case
 from mi_cvx.comparison import COLUMNS, TIGHT_TOLERANCE
 from mi_cvx.errors import InvalidInputError, UnsupportedSolverError
 
@@ -47,9 +47,12 @@ def test_registry_spans_every_family_with_unique_names():
     names = [c.name for c in CASES]
     assert len(names) == len(set(names))
     groups = {c.group for c in CASES}
-    assert {"gaussian", "sparse", "subset"} <= groups
+    assert groups == {"gaussian", "sparse", "subset", "discrete"}
     families = {c.family for c in CASES}
-    assert {"gaussian_scalar", "gaussian_vector", "gaussian_sparse"} <= families
+    assert families == {"gaussian_scalar", "gaussian_vector", "gaussian_sparse", "binary_channel",
+                        "discrete_channel"}
+    formulations = {c.parameters.get("formulation") for c in CASES}
+    assert {"compact", "transport"} <= formulations
     for case in CASES:
         assert math.isfinite(case.oracle) and case.oracle >= 0, case.name
         assert case.reference
@@ -91,16 +94,22 @@ def test_cases_filter_by_family_and_group():
         get_case("no_such_case")
 
 
-def test_hamming_rate_distortion_closed_form():
-    # binary uniform source: R(D) = log 2 - H_b(D)
-    assert hamming_rate_distortion([0.5, 0.5], 0.1) == pytest.approx(
-        math.log(2) - mi_cvx.info.binary_entropy(0.1), rel=1e-14)
-    assert hamming_rate_distortion([0.5, 0.3, 0.2], 0.0) == pytest.approx(mi_cvx.info.entropy([0.5, 0.3, 0.2]))
-    assert hamming_rate_distortion([0.5, 0.3, 0.2], 0.5) == 0.0
-    with pytest.raises(InvalidInputError, match="budget"):
-        hamming_rate_distortion([0.5, 0.3, 0.2], 0.45)  # between (k-1) min p and 1 - max p
-    with pytest.raises(InvalidInputError, match="pmf"):
-        hamming_rate_distortion([0.5, 0.6], 0.1)
+def test_rate_distortion_case_against_the_textbook_formula():
+    """The registry's rate-distortion oracle agrees with R(D) = H(p) - H_b(D) - D log(k - 1), D <= (k-1) min p."""
+    for name in ("discrete_hamming_rate_distortion", "discrete_hamming_transport"):
+        case = get_case(name)
+        p = np.diag(case.parameters["p_xy"])
+        d = case.parameters["budget"]
+        assert d <= (p.size - 1) * p.min()
+        textbook = mi_cvx.info.entropy(p) - mi_cvx.info.binary_entropy(d) - d * math.log(p.size - 1)
+        assert case.oracle == pytest.approx(textbook, rel=1e-12)
+
+
+def test_binary_cases_against_theorem_3_3_threshold():
+    flip, zero = get_case("binary_channel_flip"), get_case("binary_channel_zero_information")
+    d0 = mi_cvx.oracles.binary_zero_threshold(flip.parameters["p_xy"])
+    assert flip.parameters["budget"] < d0 <= zero.parameters["budget"]
+    assert flip.oracle > 0 and zero.oracle == 0.0
 
 
 # ------------------------------------------------------- case x solver matrix
@@ -164,6 +173,15 @@ def test_table_for_each_family(case):
 
 
 @pytest.mark.skipif(not {"ECOS", "CVXOPT"} & set(INSTALLED), reason="neither ECOS nor CVXOPT installed")
+def test_discrete_table_includes_ecos_and_flags_cvxopt():
+    """The relative-entropy problems need only the exponential cone: ECOS solves them, CVXOPT cannot."""
+    df = mi_cvx.compare_solvers(get_case("binary_channel_flip")).set_index("solver")
+    if "ECOS" in INSTALLED:
+        assert df.loc["ECOS", "ok"] and df.loc["ECOS", "rel_error"] <= solvers.tolerance("ECOS")
+    if "CVXOPT" in INSTALLED:
+        assert df.loc["CVXOPT", "status"] == "unsupported" and "exponential" in df.loc["CVXOPT", "error"]
+
+
 def test_missing_cones_give_rows_not_exceptions():
     problem = mi_cvx.gaussian_scalar(1.0, 0.5, 0.3)
     asked = [s for s in ("ECOS", "CVXOPT") if s in INSTALLED]

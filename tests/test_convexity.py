@@ -273,6 +273,62 @@ def test_non_dcp_model_fails_the_certificate():
     assert report.check("value_function").passed is None
 
 
+def test_discrete_witness_recomputed_with_info():
+    problem = get_case("binary_channel_flip").build()
+    check = cv.deterministic_witness(problem)
+    assert check.informational and check.passed
+    p = problem.parameters["p_xy"].value
+    space = cv.attack_space(problem)
+    assert check.figure > 1e-3
+    # every channel on the logit path is feasible, and I is convex along the path *in the channel*
+    rng = np.random.default_rng(0)
+    for _ in range(20):
+        chan = space.sample(rng)
+        assert space.violation(chan) <= 1e-12
+        assert mi_cvx.info.expected_distortion(p, chan, problem.spec["distortion"]) <= 0.1 + 1e-12
+
+
+def test_discrete_non_convex_variants():
+    problem = get_case("discrete_hamming_rate_distortion").build()
+    space = cv.attack_space(problem)
+    concave = dataclasses.replace(space, mi=lambda c: -space.mi(c))
+    report = mi_cvx.verify_convexity(problem, space=concave, trials=60, cvxpy_points=0, value_function=False)
+    assert report.failed == ["jensen"]
+
+    # deterministic attack maps (each row of the channel a vertex of the simplex) are not a convex set;
+    # with budget 0.6 the maps that change the letters 1 or 2 are affordable
+    problem = mi_cvx.discrete_channel(np.diag([0.5, 0.3, 0.2]), 0.6)
+    space = cv.attack_space(problem)
+
+    def sample(rng):
+        chan = np.zeros((3, 3, 3))
+        for x in range(3):
+            chan[x, :, x if rng.random() < 0.7 else rng.integers(3)] = 1.0
+        return chan
+
+    def violation(chan):
+        return max(space.violation(chan), float(np.max(1.0 - chan.max(axis=2))))
+
+    deterministic = dataclasses.replace(space, sample=sample, violation=violation)
+    report = mi_cvx.verify_convexity(problem, space=deterministic, trials=60, cvxpy_points=0,
+                                     value_function=False)
+    assert "admissible_set" in report.failed and not report.passed
+
+
+def test_discrete_budget_grid_starts_at_the_least_distortion():
+    """A distortion that charges every letter makes small budgets infeasible: the default grid avoids them."""
+    p = np.array([[0.2, 0.1], [0.1, 0.3], [0.25, 0.05]])
+    d = np.array([[0.1, 1.1], [1.1, 0.1], [2.1, 1.1]])
+    problem = mi_cvx.discrete_channel(p, 0.7, d, knows="x")
+    checks = cv.value_function_test(problem)
+    assert checks[0].passed is True and checks[1].passed is True
+    least = float(p.sum(axis=1) @ d.min(axis=1))
+    assert min(checks[0].data["budgets"]) > least
+    # an explicit grid reaching below it keeps the feasible budgets and records the others
+    checks = cv.value_function_test(problem, budgets=[0.1, 0.5, 0.6, 0.7, 0.9])
+    assert checks[0].passed is True and checks[0].data["refused_budgets"] == [0.1]
+
+
 # ---------------------------------------------------------------- bad input
 
 
