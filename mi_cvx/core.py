@@ -420,7 +420,8 @@ class AttackProblem:
             If False, a failed or inaccurate solve returns a result with
             ``ok=False`` and the reason in ``message`` instead of raising.
         **options
-            Passed to ``cvxpy.Problem.solve`` (e.g. ``eps=1e-8`` for SCS).
+            Passed to ``cvxpy.Problem.solve`` (e.g. ``eps_abs=1e-9`` for SCS), on
+            top of :data:`mi_cvx.solvers.DEFAULT_OPTIONS`.
 
         Returns
         -------
@@ -448,7 +449,7 @@ class AttackProblem:
 
         start = time.perf_counter()
         try:
-            self.problem.solve(solver=name, **options)
+            self.problem.solve(solver=name, **_solvers.solver_options(name, options))
             status = self.problem.status
             error = ""
         except cp.error.SolverError as exc:
