@@ -50,7 +50,8 @@ def test_scalar_budget_at_least_signal_variance_gives_zero():
         result = mi_cvx.gaussian_scalar(1.0, 0.3, budget).solve()
         assert result.oracle == 0.0
         assert abs(result.mi) < 1e-6
-        assert result.dual_budget == pytest.approx(0.0, abs=1e-4)
+        if budget > 1.0:  # at D = signal_var exactly the optimum is degenerate (no interior)
+            assert result.dual_budget == pytest.approx(0.0, abs=1e-4)
 
 
 @pytest.mark.parametrize("budget", [0.05, 0.3, 0.9])
