@@ -542,7 +542,7 @@ def _run_dask(tasks, source, plan, workers, scheduler, accept) -> None:
     futures = []
     try:
         futures = [client.submit(_run_task, source, task, plan.solver, plan.options, pure=False) for task in tasks]
-        for _future, rows in as_completed(futures, with_results=True):
+        for _future, rows in as_completed(futures, with_results=True, loop=client.loop):
             for row in rows:
                 accept(row)
     finally:

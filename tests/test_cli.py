@@ -200,6 +200,18 @@ def test_failed_solve_and_sweep_exit_1(failing_solves, capsys):
     assert_one_line_error(capsys, code, expected_code=1, contains="2 of 2 points")
 
 
+def test_sweep_on_a_dask_cluster_by_address(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    argv = ["sweep", *SCALAR[:-2], "--budgets", "0.1,0.3,0.6", "--json"]
+    local = json.loads(run(*argv)[1])["rows"]
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                                  dashboard_address=None) as cluster:
+        code, text = run(*argv, "--backend", "dask", "--scheduler", cluster.scheduler_address)
+    assert code == 0
+    remote = json.loads(text)["rows"]
+    np.testing.assert_allclose([r["mi"] for r in remote], [r["mi"] for r in local], atol=1e-7)
+
+
 # --------------------------------------------------------- compare / verify
 
 

@@ -106,6 +106,20 @@ def test_sweep_grid_passes_fixed_and_first_budget():
     assert frame["ok"].all()
 
 
+def test_binary_grid_over_p_xy_through_parameters():
+    """The DPP parameter p_xy is swept without rebuilding, and matches the binary oracle."""
+    sources = [np.array([[0.4, 0.1], [0.1, 0.4]]), np.array([[0.9, 0.02], [0.03, 0.05]])]
+    ap = mi_cvx.binary_channel(sources[0], 0.0)
+    problem = ap.problem
+    frame = mi_cvx.sweep(ap, [0.0, 0.05, 0.2], grid={"p_xy": sources})
+    assert ap.problem is problem and list(frame.columns[:2]) == ["p_xy", "budget"]
+    assert frame["p_xy"].iloc[0] == "[[0.4,0.1],[0.1,0.4]]"
+    for row, (p, d) in zip(frame.itertuples(), [(p, d) for p in sources for d in (0.0, 0.05, 0.2)], strict=True):
+        assert row.ok
+        assert row.mi == pytest.approx(oracles.binary_oracle(p, d).mi, abs=1e-6)
+    np.testing.assert_array_equal(ap.parameters["p_xy"].value, sources[0])
+
+
 def test_progress_bar_runs(capsys):
     mi_cvx.sweep(scalar_problem(), [0.1, 0.2], progress=True)
     assert "sweep" in capsys.readouterr().err
@@ -190,6 +204,15 @@ def test_loky_parallel_equals_serial():
     g2 = sweep_grid(scalar_factory, grid, [0.1, 0.3, 0.6], n_jobs=2, chunk_size=1)
     assert_same(g1, g2)
     assert g1["signal_var"].tolist() == g2["signal_var"].tolist()
+
+
+def test_loky_parallel_binary_grid_equals_serial():
+    sources = [np.array([[0.4, 0.1], [0.1, 0.4]]), np.array([[0.3, 0.2], [0.1, 0.4]])]
+    budgets = [0.0, 0.1, 0.2]
+    serial = mi_cvx.sweep(mi_cvx.binary_channel(sources[0], 0.1), budgets, grid={"p_xy": sources})
+    parallel = mi_cvx.sweep(mi_cvx.binary_channel(sources[0], 0.1), budgets, grid={"p_xy": sources}, n_jobs=2)
+    assert_same(serial, parallel)
+    assert serial["p_xy"].tolist() == parallel["p_xy"].tolist()
 
 
 def test_loky_parallel_custom_constraints_through_recipe():
