@@ -78,6 +78,10 @@ class Check:
     passed: bool | None
     detail: str
 
+    def __post_init__(self):
+        if self.passed is not None:
+            self.passed = bool(self.passed)  # numpy booleans are not ``True``
+
     @property
     def verdict(self) -> str:
         return {True: "yes", False: "**no**", None: "n/a"}[self.passed]
@@ -439,6 +443,27 @@ def _projection_checks(frame: pd.DataFrame) -> list[Check]:
     return checks
 
 
+def _scale_check(frame: pd.DataFrame) -> Check:
+    """``I*(D; s2) = I*(D / s2; 1)``: the signal-variance panels are copies stretched in D."""
+    levels = sorted(frame["signal_var"].unique())
+    if len(levels) < 2:
+        return Check("the panels for different signal variances are copies of each other stretched in D "
+                     "(I*(D; signal_var) = I*(D / signal_var; 1))", "added", None, "only one signal variance")
+    ref = levels[0]
+    base = frame[frame["signal_var"] == ref]
+    worst, compared = 0.0, 0
+    for s2 in levels[1:]:
+        for row in frame[frame["signal_var"] == s2].itertuples():
+            match = base[(base["m"] == row.m) & np.isclose(base["budget"] * s2 / ref, row.budget, rtol=1e-5)]
+            if len(match):
+                worst = max(worst, abs(float(match["mi"].iloc[0]) - row.mi) / (1 + abs(row.mi)))
+                compared += 1
+    return Check("the panels for different signal variances are copies of each other stretched in D "
+                 "(I*(D; signal_var) = I*(D / signal_var; 1): only the ratio matters)", "added",
+                 (worst <= 1e-4) if compared else None,
+                 f"{compared} matched points; largest relative difference {worst:.1e}")
+
+
 def _growth(frame: pd.DataFrame, cfg: _Config, r_lo: float, r_hi: float) -> tuple[float | None, float | None]:
     s2 = 1.0 if 1.0 in cfg.proj_signal else cfg.proj_signal[0]
     d = _reference_budget(cfg, s2)
@@ -449,6 +474,10 @@ def _growth(frame: pd.DataFrame, cfg: _Config, r_lo: float, r_hi: float) -> tupl
 
 def _pct(lo, hi) -> float | None:
     return None if lo is None or hi is None or lo <= 0 else 100.0 * (hi - lo) / lo
+
+
+def _fmt_pct(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:+.0f}%"
 
 
 def _figure45(cfg: _Config, out: Path, run: dict, tall: bool, other: pd.DataFrame | None) -> FigureOutcome:
@@ -470,19 +499,20 @@ def _figure45(cfg: _Config, out: Path, run: dict, tall: bool, other: pd.DataFram
     lo, hi = _growth(frame, cfg, ratios[0], ratios[-1])
     this_pct = _pct(lo, hi)
     detail = (f"signal_var = {s2:g}, D = {d_ref:g}: I goes from {_fmt(lo)} (m/n = {ratios[0]}) to {_fmt(hi)} nats "
-              f"(m/n = {ratios[-1]}), {'+' if this_pct and this_pct > 0 else ''}{_fmt(this_pct)}%")
+              f"(m/n = {ratios[-1]}), {_fmt_pct(this_pct)}")
     if tall and other is not None:
         flo, fhi = _growth(other, cfg, cfg.fat_ratios[0], cfg.fat_ratios[-1])
         fat_pct = _pct(flo, fhi)
         ok = None if fat_pct is None or this_pct is None else fat_pct > this_pct
         checks.append(Check("the relative gain from more rows is much larger for fat matrices than for tall ones",
-                            "paper", ok, f"fat: {_fmt(flo)} -> {_fmt(fhi)} nats ({_fmt(fat_pct)}%); tall: "
-                            f"{_fmt(lo)} -> {_fmt(hi)} nats ({_fmt(this_pct)}%). The paper's absolute values "
+                            "paper", ok, f"fat: {_fmt(flo)} -> {_fmt(fhi)} nats ({_fmt_pct(fat_pct)}); tall: "
+                            f"{_fmt(lo)} -> {_fmt(hi)} nats ({_fmt_pct(this_pct)}). The paper's absolute values "
                             "(6 -> 120, 150 -> 200) belong to its larger, unstated n and D; the shape is what "
                             "carries over"))
     else:
         checks.append(Check(f"growth of I from m/n = {ratios[0]} to {ratios[-1]} at a fixed D", "paper",
                             None if this_pct is None else this_pct > 0, detail))
+    checks.append(_scale_check(frame))
     checks.append(_convex_check(frame, ["signal_var", "m"]))
     fig = _plot.plot_sweep(frame, panel="signal_var", hue="ratio", oracle=True, xlabel="distortion budget D "
                            "(log scale)", panel_label="signal variance", hue_label="m/n",
@@ -525,8 +555,8 @@ def _figure6(cfg: _Config, out: Path, run: dict) -> FigureOutcome:
     checks = [
         _monotone_check(frame, ["source"], "I decreases (never increases) with the flip budget D"),
         _zero_threshold_check(frame, ["source"], lambda k: d0[k[0]],
-                              "I = 0 exactly from D0 = min(p(y)) |P(X=1|Y=0) - P(X=1|Y=1)| on (the zero-information "
-                              "threshold of MATH.md section 4)", source="added"),
+                              "I = 0 exactly when D >= D0 = min(p(y)) |P(X=1|Y=0) - P(X=1|Y=1)| (the zero-information "
+                              "threshold of MATH.md section 4), and I > 0 below it", source="added"),
     ]
     if "concentrated" in d0:
         after = frame.loc[(frame["source"] == "concentrated") & (frame["budget"] >= 0.05), "mi"]
@@ -789,13 +819,18 @@ def _markdown(outcomes: list[FigureOutcome], quick: bool, solver: str | None, se
                   f"**How it was computed.** {f.method} Data: [{f.csv.name}]({f.csv.name}).", "",
                   "**What the numbers show.**", "", "| claim | source | holds | numbers |", "|---|---|---|---|"]
         for c in f.checks:
-            lines.append(f"| {c.claim} | {c.source} | {c.verdict} | {c.detail} |")
+            lines.append(f"| {_cell(c.claim)} | {c.source} | {c.verdict} | {_cell(c.detail)} |")
         gap = "no oracle" if f.max_oracle_gap is None else f"{f.max_oracle_gap:.1e} nats"
         lines += ["", f"{f.points} points, {f.failed} flagged; largest |solver - oracle|: {gap}."]
         if f.key == "redundancy":
             lines += ["", _REDUNDANCY_TEXT]
     lines.append("")
     return "\n".join(lines)
+
+
+def _cell(text: str) -> str:
+    """Text for a Markdown table cell (a bare ``|`` would end the cell)."""
+    return text.replace("|", "\\|")
 
 
 def _solver_text(solver: str | None) -> str:
