@@ -333,7 +333,7 @@ def test_theorem_3_3_holds_at_the_optimum_and_fails_off_it(formulation):
         q = res.attack["flip_prob"]
         interior = (q > 1e-3) & (q < 1 - 1e-3) & (p > 0)
         assert np.any(interior)
-        np.testing.assert_allclose(opt.log_ratio[interior], res.dual_budget, rtol=1e-3)
+        np.testing.assert_allclose(opt.log_ratio[interior], res.dual_budget, rtol=1e-3, atol=1e-4)
         assert np.all(opt.log_ratio[(q < 1e-7) & (p > 0)] <= res.dual_budget + 1e-3)
         # a perturbed channel with the same budget use is not optimal, and the residuals say so
         ch = res.attack["channel"]
