@@ -31,7 +31,7 @@ import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import numpy as np
 
@@ -419,7 +419,7 @@ def _solver_of(args, params) -> str | None:
     return getattr(args, "solver", None) or params.get("solver")
 
 
-def cmd_solve(args, out) -> int:
+def cmd_solve(args: argparse.Namespace, out: TextIO) -> int:
     params = _problem_params(args)
     solver = _solver_of(args, params)
     params.pop("budgets", None)
@@ -461,7 +461,7 @@ def cmd_solve(args, out) -> int:
     return 0
 
 
-def cmd_sweep(args, out) -> int:
+def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
     from .sweep import sweep
 
     params = _problem_params(args)
@@ -493,7 +493,7 @@ def cmd_sweep(args, out) -> int:
     return 0
 
 
-def cmd_compare(args, out) -> int:
+def cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
     from .comparison import compare_solvers
 
     params = _problem_params(args)
@@ -517,7 +517,7 @@ def cmd_compare(args, out) -> int:
     return 0
 
 
-def cmd_verify(args, out) -> int:
+def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     from .convexity import verify_convexity
 
     params = _problem_params(args)
@@ -533,7 +533,7 @@ def cmd_verify(args, out) -> int:
     return 0 if report.passed else 1
 
 
-def cmd_reproduce(args, out) -> int:
+def cmd_reproduce(args: argparse.Namespace, out: TextIO) -> int:
     from .reproduce import reproduce
 
     figures = None if args.figures is None else [f.strip() for f in args.figures.split(",") if f.strip()]

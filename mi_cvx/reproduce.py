@@ -35,6 +35,7 @@ import pandas as pd
 from . import oracles as _oracles
 from . import plotting as _plot
 from . import solvers as _solvers
+from . import validate as _v
 from .core import AttackProblem
 from .errors import InvalidInputError
 from .gaussian import gaussian_scalar, gaussian_vector
@@ -168,6 +169,11 @@ def projection_matrix(m: int, n: int, seed: int, setting: str = "iid") -> np.nda
     with ``m``, as in the paper).  ``"fixed_power"``: the same rows scaled so
     that ``||A||_F^2 = n``.  ``"copies"``: the first ``n`` rows repeated
     cyclically, scaled like ``"fixed_power"`` (pure redundancy).
+
+    Raises
+    ------
+    InvalidInputError
+        Unknown ``setting``.
     """
     rows = max(4 * n, m)
     base = np.random.default_rng(seed).normal(size=(rows, n))
@@ -205,8 +211,14 @@ def paper_grid_search(p_xy, budgets: Sequence[float], points: int = 21) -> np.nd
     ``q[x, y] = P(Delta = 1 | X = x, Y = y)`` on ``linspace(0, 1, points)`` per
     axis; for each budget the smallest ``I(Y; Xhat)`` among grid points with
     ``sum p[x, y] q[x, y] <= D``.  (The paper used 100 points per axis.)
+
+    Raises
+    ------
+    InvalidInputError
+        If ``p_xy`` is not a 2 x 2 pmf or ``points`` < 2.
     """
-    p = np.asarray(p_xy, dtype=float)
+    p = _v.pmf("p_xy", p_xy, ndim=2, shape=(2, 2))
+    points = _v.integer("points", points, low=2)
     g = np.linspace(0.0, 1.0, points)
     q00, q01, q10, q11 = np.meshgrid(g, g, g, g, indexing="ij", sparse=True)
     cost = p[0, 0] * q00 + p[0, 1] * q01 + p[1, 0] * q10 + p[1, 1] * q11
