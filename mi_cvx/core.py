@@ -361,7 +361,8 @@ class AttackProblem:
             if not isinstance(con, cp.Constraint):
                 raise InvalidInputError("constraints", f"item {i} is {type(con).__name__}, not a cvxpy constraint")
             if not con.is_dcp():
-                raise InvalidInputError("constraints", f"item {i} ({con}) is not DCP, so the problem would not be convex")
+                raise InvalidInputError("constraints",
+                                        f"item {i} ({con}) is not DCP, so the problem would not be convex")
         problem = cp.Problem(self.problem.objective, list(self.problem.constraints) + constraints)
         if not problem.is_dpp():
             raise InvalidInputError("constraints", "the problem is no longer DPP; write parameters affinely")
@@ -441,7 +442,7 @@ class AttackProblem:
         name = _solvers.default_solver(cones) if solver is None else _solvers.check_solver(solver, cones)
         for key, param in self.parameters.items():
             if param.value is None:
-                raise InvalidInputError(key, "parameter has no value; set parameters[%r].value" % key)
+                raise InvalidInputError(key, f"parameter has no value; set parameters[{key!r}].value")
         if "budget" in self.parameters and float(self.parameters["budget"].value) < 0:
             raise InvalidInputError("budget", f"must be non-negative, got {self.parameters['budget'].value}")
         if self._sync is not None:

@@ -154,39 +154,45 @@ def _build_full(model: GaussianModel, budget, knows, family, description, oracle
     s = rows.size
     E = np.eye(m)[:, rows]  # Delta = E @ Delta_s
 
-    size = n + p + s
     # The joint covariance of (Y, xi, Delta_s) with its fixed blocks written as constants:
     # only the cross-covariances and Cov(Delta_s) are variables.  (A PSD variable with
     # equality constraints on its fixed blocks is the same set, but about twice as slow to
     # solve: Clarabel, m = n = 20.)
-    s_yd = cp.Variable((n, s), name="attack_signal_cov")  # Cov(Y, Delta_s)
-    s_dd = cp.Variable((s, s), symmetric=True, name="attack_cov")  # Cov(Delta_s)
     K = cp.Variable((n, n), symmetric=True, name="posterior_cov")
-    if p:
-        s_xd = cp.Variable((p, s), name="attack_noise_cov")  # Cov(xi, Delta_s)
-        S = cp.bmat([[sy, np.zeros((n, p)), s_yd], [np.zeros((p, n)), np.eye(p), s_xd], [s_yd.T, s_xd.T, s_dd]])
+    if s == 0:  # nothing to attack: the information left is I(Y; X)
+        s_yd = cp.Constant(np.zeros((n, 0)))
+        s_dd = cp.Constant(np.zeros((0, 0)))
+        s_xd = None
+        S = cp.Constant(np.block([[sy, np.zeros((n, p))], [np.zeros((p, n)), np.eye(p)]]))
+        cons = []
     else:
-        S = cp.bmat([[sy, s_yd], [s_yd.T, s_dd]])
-    cons = [0.5 * (S + S.T) >> 0]
+        s_yd = cp.Variable((n, s), name="attack_signal_cov")  # Cov(Y, Delta_s)
+        s_dd = cp.Variable((s, s), symmetric=True, name="attack_cov")  # Cov(Delta_s)
+        s_xd = cp.Variable((p, s), name="attack_noise_cov") if p else None  # Cov(xi, Delta_s)
+        blocks = [[sy, s_yd], [s_yd.T, s_dd]]
+        if p:
+            blocks = [[sy, np.zeros((n, p)), s_yd], [np.zeros((p, n)), np.eye(p), s_xd], [s_yd.T, s_xd.T, s_dd]]
+        S = cp.bmat(blocks)
+        cons = [0.5 * (S + S.T) >> 0]
     # Cov(Y, Z) and Cov(Z) are affine in S (Z = A Y + L xi + E Delta_s).
     m_yz = sy @ A.T + s_yd @ E.T
     m_zz = A @ sy @ A.T + model.noise_cov + A @ s_yd @ E.T + E @ s_yd.T @ A.T + E @ s_dd @ E.T
-    if p:
+    if p and s:
         m_zz = m_zz + L @ s_xd @ E.T + E @ s_xd.T @ L.T
     lmi = cp.bmat([[sy - K, m_yz], [m_yz.T, m_zz]])
     cons.append(0.5 * (lmi + lmi.T) >> 0)
 
-    if knows == "x":
+    if knows == "x" and s:
         # Delta independent of Y given X: Cov(Delta, Y) = Cov(Delta, X) Cov(X)^+ Cov(X, Y).
         c_x_pinv = np.linalg.pinv(model.x_cov, rcond=1e-12, hermitian=True)
-        s_dx = s_yd.T @ A.T + (s_xd.T @ L.T if p else 0)
+        s_dx = s_yd.T @ A.T + (s_xd.T @ L.T if p and s else 0)
         cons.append(s_yd.T - s_dx @ c_x_pinv @ (A @ sy) == 0)
 
     attack_cov = E @ s_dd @ E.T
     params, budget_con = {}, None
     if budget is not None:
         params["budget"] = parameter("budget", budget)
-        budget_con = cp.trace(s_dd) <= params["budget"]
+        budget_con = (cp.trace(s_dd) if s else cp.Constant(0.0)) <= params["budget"]
         cons.append(budget_con)
     logdet_sy = float(np.linalg.slogdet(sy)[1])
     problem = cp.Problem(cp.Minimize(0.5 * logdet_sy - 0.5 * cp.log_det(K)), cons)
@@ -195,7 +201,7 @@ def _build_full(model: GaussianModel, budget, knows, family, description, oracle
         Sv = np.asarray(S.value)
         Sv = 0.5 * (Sv + Sv.T)
         # Back from (Y, xi, Delta_s) to (Y, N, Delta) with N = L xi, Delta = E Delta_s.
-        T = np.zeros((n + 2 * m, size))
+        T = np.zeros((n + 2 * m, n + p + s))
         T[:n, :n] = np.eye(n)
         T[n:n + m, n:n + p] = L
         T[n + m:, n + p:] = E
@@ -225,7 +231,7 @@ def _build_compact(model: GaussianModel, budget, family, description, oracle) ->
     ``K`` is the error covariance ``Cov(X | Z)`` and the optimal attack is
     ``Delta = -K diag(lam)^-1 X' + W`` in the rotated frame.
     """
-    A, sy = model.A, model.signal_cov
+    A = model.A
     n, m = model.n, model.m
     lam, U = np.linalg.eigh(model.x_cov)
     keep = lam > lam.max(initial=0.0) * m * 1e-12
