@@ -9,6 +9,8 @@ refused with :class:`~mi_cvx.errors.UnsupportedSolverError` before any solve.
 
 from __future__ import annotations
 
+import functools
+
 import cvxpy as cp
 import cvxpy.atoms as _atoms
 from cvxpy.constraints import PSD, SOC, ExpCone, PowCone3D, PowConeND
@@ -95,9 +97,15 @@ def required_cones(problem: cp.Problem) -> frozenset[str]:
     return frozenset(cones)
 
 
+@functools.lru_cache(maxsize=1)
+def _cvxpy_installed() -> frozenset[str]:
+    """``cvxpy.installed_solvers()``, cached: it probes imports and costs ~10 ms per call."""
+    return frozenset(cp.installed_solvers())
+
+
 def installed_solvers(cones: frozenset[str] | None = None) -> list[str]:
     """The known backends that are installed (and support ``cones`` if given)."""
-    available = set(cp.installed_solvers())
+    available = _cvxpy_installed()
     names = [s for s in KNOWN_SOLVERS if s in available]
     if cones is not None:
         names = [s for s in names if cones <= SOLVER_CONES[s]]
@@ -134,7 +142,7 @@ def check_solver(solver, cones: frozenset[str]) -> str:
         raise InvalidInputError(
             "solver", f"unknown solver {solver!r}; installed backends: {', '.join(installed_solvers())}"
         )
-    if name not in cp.installed_solvers():
+    if name not in _cvxpy_installed():
         raise UnsupportedSolverError(name, f"solver {name} is not installed (pip install it, or pick one of "
                                      f"{', '.join(installed_solvers(cones))})")
     if name not in SOLVER_CONES:
