@@ -10,8 +10,13 @@ per use, ``E d(X, Xhat) <= budget``.  The decision variable is the joint pmf
     I(Y; Xhat) = sum_{y, xh} rel_entr(P(y, xh), p(y) P(xh))
 
 with ``P(y, xh) = sum_x r``, ``P(xh) = sum_{x, y} r`` and ``p(y) = sum_x p_xy``.
-``p_xy`` and ``budget`` are ``cp.Parameter`` objects and the problem is DPP, so
-new values re-solve without re-compiling.
+The model minimises the equivalent variational form
+``min_q sum_{y, xh} rel_entr(P(y, xh), p(y) q(xh))`` jointly over the attack
+and a free pmf ``q`` (the minimising ``q`` is ``P(xh)``, as in Blahut-Arimoto):
+the same optimum, with every exponential cone local to one ``(y, xh)``, which
+keeps the interior-point factorisations sparse.  ``p_xy`` and ``budget`` are
+``cp.Parameter`` objects and the problem is DPP, so new values re-solve
+without re-compiling.
 
 Factories
 ---------
@@ -615,9 +620,13 @@ def binary_channel(p_xy, budget, *, knows: str = "x_and_y", formulation: str = "
         ``cp.Parameter`` objects (DPP: set ``.value`` and re-solve).
         Variables (channel form): ``joint`` (``r[x, y, xh]``, a 3-D view),
         ``joint_flat`` (rows ``x*l + y``), ``flips`` / ``cell_cost``
-        (``[x, y]``), ``class_cost`` (``[y]``), ``cost``, ``output_joint``,
-        ``output``, and ``channel`` when ``knows="x"``.  Transport form:
-        ``output_joint``, ``output``, ``moved``, ``class_cost``, ``cost``.
+        (``[x, y]``), ``class_cost`` (expected flips of each class ``[y]``),
+        ``cost``, ``output_joint`` (``P(y, xh)``), ``output`` (``P(xh)``),
+        ``reference`` (the free pmf ``q`` of the objective
+        ``D(P(y, xh) || p(y) q(xh))``, equal to ``P(xh)`` at the optimum), and
+        ``channel`` (``P(xh | x)``) when ``knows="x"``.  Transport form:
+        ``output_joint``, ``output``, ``reference``, ``moved`` (``[y, x]``),
+        ``class_cost``, ``cost``.
         ``oracle()`` is :func:`mi_cvx.oracles.binary_oracle` (``knows="x_and_y"``).
         ``result.attack`` holds ``channel`` (``[x, y, xh]``; the identity where
         ``p_xy[x, y] = 0``, where it is undefined), ``flip_prob`` (``q[x, y]``),
