@@ -244,11 +244,12 @@ def optimality_residuals(p_xy, channel, lam, distortion=None, *, budget=None, kn
     ``sum p_xy[x, y] c[x, y, xh] d[x, xh] <= budget``.  With
     ``P(y, xh) = sum_x p_xy c``,
 
-        dI/dc[x, y, xh] = p_xy[x, y] log(P(y | xh) / p(y))
+        dI/dc[x, y, xh] = p_xy[x, y] (log(P(y | xh) / p(y)) - 1)
 
-    (the ``p(y)`` terms of the marginals cancel because ``sum_xh c = 1``).
-    The KKT conditions with the budget's multiplier ``lambda >= 0``: for every
-    cell with ``p_xy[x, y] > 0``, the price
+    (the ``-1`` is the same for every ``xh`` and drops out of the conditions
+    below, as does the factor ``p_xy[x, y]``).  The KKT conditions with the
+    budget's multiplier ``lambda >= 0``: for every cell with
+    ``p_xy[x, y] > 0``, the price
     ``log(P(y | xh) / p(y)) + lambda d[x, xh]`` is the same for every ``xh``
     with ``c > 0`` and at least as large for ``xh`` with ``c = 0``; and
     ``lambda (budget - cost) = 0``.  For a binary Hamming problem this is
@@ -274,7 +275,8 @@ def optimality_residuals(p_xy, channel, lam, distortion=None, *, budget=None, kn
     support_tol : float, default 0
         Outputs with ``P(xh) <= support_tol`` are treated as unused (their
         mass is ignored and their price is the one-sided derivative at zero).
-        Use about ``1e-6`` for a solver's approximate channel.
+        Use about :data:`SOLVER_SUPPORT_TOL` (1e-5) for a solver's
+        approximate channel (``result.optimality()`` does).
 
     Returns
     -------
