@@ -284,15 +284,33 @@ def _isotropic_allocation(power: np.ndarray, sn2: float, budget: float, tol: flo
     if budget == 0.0:
         return np.zeros_like(power), float("inf")
 
+    # Work in the angle beta_i = arcsin(sqrt(D_i / R_i^2)) in (0, pi/2 - gamma_i), where
+    # -dI_i/dD_i = cot(gamma_i + beta_i) / (R_i^2 sin 2 beta_i) decreases from +inf to 0.
+    gamma = np.arctan2(np.sqrt(sn2), np.sqrt(power))
+    r2 = power + sn2
+    top = np.pi / 2 - gamma
+
     def alloc_at(lam: float) -> np.ndarray:
-        # -slope_i(D) decreases from +inf (D=0) to 0 (D=power_i): bisection per channel.
-        lo, hi = np.zeros_like(power), power.copy()
-        for _ in range(64):  # 2**-64 of the bracket: below double precision
-            mid = 0.5 * (lo + hi)
-            steep = _scalar_slope(power, sn2, mid) > lam
-            lo = np.where(steep, mid, lo)
-            hi = np.where(steep, hi, mid)
-        return 0.5 * (lo + hi)
+        # Root of G(beta) = log cot(gamma + beta) - log(R^2 sin 2 beta) - log(lam), which
+        # decreases from +inf to -inf: safeguarded Newton, vectorised over the channels.
+        lo, hi = np.zeros_like(power), top.copy()
+        beta = 0.5 * hi
+        log_lam = np.log(lam)
+        for _ in range(100):
+            phi = gamma + beta
+            g = np.log(np.cos(phi) / np.sin(phi)) - np.log(r2 * np.sin(2 * beta)) - log_lam
+            lo = np.where(g > 0, beta, lo)
+            hi = np.where(g > 0, hi, beta)
+            dg = -2.0 / np.sin(2 * phi) - 2.0 / np.tan(2 * beta)
+            step = beta - g / dg
+            # Newton where it stays in the bracket (the bracket's ends include the current
+            # point, so a converged channel keeps its tiny step), bisection elsewhere.
+            new = np.where((step >= lo) & (step <= hi), step, 0.5 * (lo + hi))
+            done = np.all(np.abs(new - beta) <= 8 * np.finfo(float).eps * top)
+            beta = new
+            if done:
+                break
+        return r2 * np.sin(beta) ** 2
 
     # The total allocation decreases in lambda: bracket log(lambda), then Brent.
     def excess(log_lam: float) -> float:
