@@ -96,10 +96,14 @@ def test_report_is_reproducible_and_restores_the_problem():
 
 def test_value_function_figures_against_the_closed_form():
     problem = mi_cvx.gaussian_scalar(1.0, 0.5, 0.3)
-    checks = cv.value_function_test(problem, budgets=[0.1, 0.2, 0.3, 0.5])
+    # Interior-point duals are less accurate than values (Clarabel's defaults leave up to 6e-5 relative
+    # here, too close to 1e-4 to be a robust test): tightened, the multipliers are within ~1e-5.
+    tight = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10}
+    checks = cv.value_function_test(problem, budgets=[0.1, 0.2, 0.3, 0.5], solver="CLARABEL", **tight)
+    assert checks[0].passed and checks[1].passed
     data = checks[0].data
     np.testing.assert_allclose(data["values"], mi_cvx.oracles.scalar_gaussian_mi(1.0, 0.5, data["budgets"]),
-                               atol=1e-6)
+                               atol=1e-8)
     slopes = [mi_cvx.oracles.scalar_gaussian(1.0, 0.5, d).slope for d in data["budgets"]]
     np.testing.assert_allclose(data["duals"], -np.array(slopes), rtol=1e-4)
     assert problem.parameters["budget"].value == 0.3
