@@ -51,11 +51,6 @@ FIGURES: tuple[str, ...] = ("fig3", "fig4", "fig5", "fig6", "redundancy", "water
 #: Information below this many nats counts as zero (solver accuracy is ~1e-8).
 ZERO_TOL = 1e-6
 
-#: Clarabel settings for the figures: its duality-gap tolerances relaxed from 1e-8 to 1e-7 (still a hundred
-#: times tighter than the 1e-5 the package accepts), because on a few of the log-det SDPs it otherwise stops
-#: at "AlmostSolved" with a gap of about 1.2e-8, which the sweep would rightly flag.
-CLARABEL_OPTIONS = {"tol_gap_abs": 1e-7, "tol_gap_rel": 1e-7}
-
 
 @dataclass
 class Check:
@@ -677,7 +672,7 @@ def _water_levels(cfg: _Config, out: Path, run: dict) -> FigureOutcome:
     )
     problem = gaussian_vector(A, d, 1.0, 0.0, formulation="compact")
     start = time.perf_counter()
-    result = problem.solve(run.get("solver"), raise_on_failure=False, **run.get("solver_options", {}))
+    result = problem.solve(run.get("solver"), raise_on_failure=False)
     err = result.attack.get("error_cov") if result.attack else None
     alloc = np.einsum("ij,jk,ki->i", U.T, err, U) if err is not None else np.full(m, np.nan)
     level = 1.0 / (2.0 * result.dual_budget) if result.dual_budget else float("nan")
@@ -765,13 +760,9 @@ def reproduce(out: str | os.PathLike, *, quick: bool = False, n_jobs: int = 1, s
         raise InvalidInputError("figures", f"unknown figure(s) {unknown}; choose from {', '.join(FIGURES)}")
     out.mkdir(parents=True, exist_ok=True)
     cfg = _QUICK if quick else _FULL
-    options = {}
     if solver is None and "CLARABEL" in _solvers.installed_solvers():
         solver = "CLARABEL"
-    if solver is not None and solver.upper() == "CLARABEL":
-        options = dict(CLARABEL_OPTIONS)
-    run = {"solver": solver, "n_jobs": n_jobs, "backend": backend, "scheduler": scheduler, "progress": progress,
-           "solver_options": options}
+    run = {"solver": solver, "n_jobs": n_jobs, "backend": backend, "scheduler": scheduler, "progress": progress}
     outcomes: list[FigureOutcome] = []
     fat = None
     for key in wanted:
@@ -846,9 +837,12 @@ def _cell(text: str) -> str:
 
 
 def _solver_text(solver: str | None) -> str:
-    if solver is not None and solver.upper() == "CLARABEL":
-        return "Clarabel with duality-gap tolerances 1e-7 (its default is 1e-8)"
-    return solver or "the default solver"
+    if solver is None:
+        return "the default solver"
+    settings = _solvers.DEFAULT_OPTIONS.get(solver.upper())
+    if not settings:
+        return f"{solver} at its default settings"
+    return f"{solver} with the package's settings " + ", ".join(f"{k} = {v:g}" for k, v in settings.items())
 
 
 _REDUNDANCY_TEXT = (
