@@ -26,7 +26,9 @@ Output files
 With ``out=PATH`` every finished point is appended to a CSV file as one whole
 line, written with a single ``write`` call and ``fsync``-ed, so the file parses
 after any interruption (even ``SIGKILL``).  Running the same sweep again skips
-the points already in the file and solves only the rest.
+the points already in the file and solves only the rest.  In parallel runs the
+points of a chunk are written when the chunk comes back (``chunk_size`` sets
+the granularity; the default is about four chunks per worker).
 """
 
 from __future__ import annotations
