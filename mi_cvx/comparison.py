@@ -49,7 +49,7 @@ def _solver_list(solvers) -> list[str]:
         raise InvalidInputError("solvers", f"expected a solver name or a list of names, got {solvers!r}") from None
     if not names:
         raise InvalidInputError("solvers", "is empty; pass None for every installed solver")
-    known = set(_solvers.KNOWN_SOLVERS) | set(cp.installed_solvers())
+    known = set(_solvers.KNOWN_SOLVERS) | set(_solvers._cvxpy_installed())
     out = []
     for name in names:
         if not isinstance(name, str):
@@ -118,7 +118,7 @@ def _run_one(ap: AttackProblem, solver: str, repeats: int, opts: dict, oracle: f
     try:
         _solvers.check_solver(solver, ap.cones)
     except UnsupportedSolverError as exc:
-        row["status"] = "unsupported" if solver in cp.installed_solvers() else "not_installed"
+        row["status"] = "unsupported" if solver in _solvers._cvxpy_installed() else "not_installed"
         row["error"] = str(exc)
         row["note"] = "; ".join(notes)
         return row
