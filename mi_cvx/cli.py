@@ -735,6 +735,9 @@ def main(argv: Sequence[str] | None = None, *, stdout=None) -> int:
         return 130
     except BrokenPipeError:  # e.g. piped into head
         return 0
+    except OSError as exc:  # unwritable output, full disk, ...
+        print(f"{command}: error: {_one_line(exc)}", file=sys.stderr)
+        return 1
 
 
 def _one_line(exc: BaseException) -> str:

@@ -168,6 +168,13 @@ def test_bad_input_is_one_line_exit_2(argv, message, capsys):
     assert_one_line_error(capsys, code, contains=message)
 
 
+def test_unwritable_output_is_one_line_exit_1(tmp_path, capsys):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    code, _ = run("reproduce", "--out", blocker / "sub", "--quick", "--figures", "water_levels")
+    assert_one_line_error(capsys, code, expected_code=1, contains="error")
+
+
 # ----------------------------------------------------------------- sweep
 
 
