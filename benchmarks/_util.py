@@ -98,6 +98,6 @@ def print_rows(rows: list[dict]) -> None:
         met = "" if r["met"] is None else ("yes" if r["met"] else "NO")
         fmt.append([str(r["benchmark"]), str(r["case"]), str(r["metric"]), vs, str(r["unit"]), str(r["target"]), met])
     widths = [max(len(c), *(len(f[i]) for f in fmt)) for i, c in enumerate(cols)]
-    print("  ".join(c.ljust(w) for c, w in zip(cols, widths)))
+    print("  ".join(c.ljust(w) for c, w in zip(cols, widths, strict=True)))
     for f in fmt:
-        print("  ".join(x.ljust(w) for x, w in zip(f, widths)))
+        print("  ".join(x.ljust(w) for x, w in zip(f, widths, strict=True)))

@@ -439,7 +439,7 @@ class AttackProblem:
             ``raise_on_failure=False``).
         """
         cones = self.cones
-        name = _solvers.default_solver(cones) if solver is None else _solvers.check_solver(solver, cones)
+        name = _solvers.default_solver(cones, self.family) if solver is None else _solvers.check_solver(solver, cones)
         for key, param in self.parameters.items():
             if param.value is None:
                 raise InvalidInputError(key, f"parameter has no value; set parameters[{key!r}].value")

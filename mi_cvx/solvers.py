@@ -159,11 +159,20 @@ def check_solver(solver, cones: frozenset[str]) -> str:
     return name
 
 
-def default_solver(cones: frozenset[str]) -> str:
-    """The preferred installed backend that supports ``cones``."""
+#: Backend preference per problem family, fastest accurate first (measured by
+#: ``python -m benchmarks``; see benchmarks/RESULTS.md).  Families not listed use
+#: :data:`KNOWN_SOLVERS` order.
+FAMILY_PREFERENCE: dict[str, tuple[str, ...]] = {}
+
+
+def default_solver(cones: frozenset[str], family: str | None = None) -> str:
+    """The preferred installed backend that supports ``cones`` (for ``family`` if given)."""
     candidates = installed_solvers(cones)
     if not candidates:
         raise UnsupportedSolverError(
             "", f"no installed solver supports the {describe_cones(cones)} cones; install clarabel or scs"
         )
+    for name in FAMILY_PREFERENCE.get(family or "", ()):
+        if name in candidates:
+            return name
     return candidates[0]
