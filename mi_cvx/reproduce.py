@@ -243,7 +243,7 @@ class _Config:
     proj_signal: tuple = (0.5, 1.0, 2.0)
     fat_ratios: tuple = (0.1, 0.3, 0.5, 0.7, 0.9)
     tall_ratios: tuple = (1.1, 1.3, 1.5, 1.7, 1.9)
-    proj_points: int = 14
+    proj_points: int = 18
     binary_sources: tuple = (
         ("uniform", ((0.25, 0.25), (0.25, 0.25))),
         ("correlated", ((0.4, 0.1), (0.1, 0.4))),
