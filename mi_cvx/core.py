@@ -255,6 +255,10 @@ class AttackProblem:
         How to build the problem again (set by factories decorated with
         :func:`rebuildable`); None when it cannot be rebuilt, e.g. after
         :meth:`with_constraints` with a list of constraints.
+    solve_options : dict
+        Options the family passes to ``cvxpy.Problem.solve`` by default (the
+        caller's own options override them), e.g. ``ignore_dpp=True`` where a
+        DPP compilation would cost more than it saves.
     """
 
     def __init__(
@@ -275,6 +279,7 @@ class AttackProblem:
         spec: Mapping[str, Any] | None = None,
         custom: bool = False,
         recipe: Recipe | None = None,
+        solve_options: Mapping[str, Any] | None = None,
     ):
         self.problem = problem
         self.parameters = dict(parameters)
@@ -286,6 +291,7 @@ class AttackProblem:
         self.spec = dict(spec or {})
         self.custom = custom
         self.recipe = recipe
+        self.solve_options = dict(solve_options or {})
         self._readout = readout
         self._oracle = oracle
         self._internal = dict(internal_parameters or {})
@@ -382,6 +388,7 @@ class AttackProblem:
             spec=self.spec,
             custom=True,
             recipe=recipe,
+            solve_options=self.solve_options,
         )
 
     def rebuild(self) -> AttackProblem:
@@ -450,7 +457,7 @@ class AttackProblem:
 
         start = time.perf_counter()
         try:
-            self.problem.solve(solver=name, **_solvers.solver_options(name, options))
+            self.problem.solve(solver=name, **_solvers.solver_options(name, {**self.solve_options, **options}))
             status = self.problem.status
             error = ""
         except cp.error.SolverError as exc:
