@@ -404,6 +404,24 @@ def test_new_budget_and_distribution_reuse_the_compiled_problem(formulation):
     assert res_q.parameters["p_xy"] == q.tolist()
 
 
+def test_huge_problems_skip_the_dpp_compilation(monkeypatch):
+    p = random_pmf(np.random.default_rng(6), (3, 3))
+    small = mi_cvx.discrete_channel(p, 0.2)
+    assert small.solve_options == {} and 0 < small.spec["dpp_compile_bytes"] < mi_cvx.discrete.DPP_MEMORY_LIMIT
+    # the estimate 16 (n + 1)(p + 1): 27 + 3 variables, 3 epigraphs, 9 + 1 parameter entries
+    assert small.spec["dpp_compile_bytes"] == 16 * (27 + 3 + 9 + 1) * (9 + 1 + 1)
+    monkeypatch.setattr(mi_cvx.discrete, "DPP_MEMORY_LIMIT", 0)
+    big = mi_cvx.discrete_channel(p, 0.2)
+    assert big.solve_options == {"ignore_dpp": True}
+    assert big.with_constraints([]).solve_options == {"ignore_dpp": True}
+    res = big.solve("CLARABEL")
+    assert cached_program(big) is None  # compiled without the parametrised program
+    assert_close_to_oracle(res.mi, small.solve("CLARABEL").mi, "CLARABEL")
+    big.parameters["budget"].value = 0.3
+    small.parameters["budget"].value = 0.3
+    assert_close_to_oracle(big.solve("CLARABEL").mi, small.solve("CLARABEL").mi, "CLARABEL")
+
+
 def test_binary_parameters_and_oracle_follow_new_values():
     ap = mi_cvx.binary_channel([[0.5, 0.0], [0.0, 0.5]], 0.1)
     assert ap.oracle() == pytest.approx(math.log(2) - info.binary_entropy(0.1))
