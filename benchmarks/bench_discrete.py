@@ -63,17 +63,19 @@ def _binary_rows(quick: bool) -> list[dict]:
 # --------------------------------------------------------------- scaling
 
 
-def solve_size(k: int, formulation: str, budget: float = 0.2, seed: int = 0) -> dict:
+def solve_size(k: int, formulation: str, budget: float = 0.2, seed: int = 0, **options) -> dict:
     """Build and solve one random k x k Hamming problem with Clarabel (module level: run in a child)."""
     rng = np.random.default_rng(seed)
     p = rng.dirichlet(np.full(k * k, 0.8)).reshape(k, k)
     t0 = time.perf_counter()
     ap = mi_cvx.discrete_channel(p, budget, formulation=formulation)
     built = time.perf_counter() - t0
-    res = ap.solve("CLARABEL", raise_on_failure=False)
+    res = ap.solve("CLARABEL", raise_on_failure=False, **options)
     total = time.perf_counter() - t0
+    dpp = not {**ap.solve_options, **options}.get("ignore_dpp", False)
     return {"build": built, "compile": res.setup_time, "solve": res.solve_time, "total": total, "mi": res.mi,
-            "ok": res.ok, "status": res.status, "iterations": res.iterations}
+            "ok": res.ok, "status": res.status, "iterations": res.iterations, "dpp": dpp,
+            "dpp_estimate_gb": ap.spec["dpp_compile_bytes"] / 1e9}
 
 
 def _sixteen_rows(quick: bool) -> list[dict]:
@@ -105,11 +107,19 @@ def _scaling_rows(quick: bool) -> list[dict]:
                                 note=f"{status} after {seconds:.0f} s"))
                 continue
             values[(formulation, k)] = out["mi"]
+            mode = "DPP" if out["dpp"] else f"ignore_dpp (DPP estimate {out['dpp_estimate_gb']:.1f} GB)"
             rows.append(row(BENCH, case, "build + solve", out["total"], "s",
-                            note=f"compile {out['compile']:.2f} s, Clarabel {out['solve']:.2f} s "
+                            note=f"compile {out['compile']:.2f} s [{mode}], Clarabel {out['solve']:.2f} s "
                                  f"({out['iterations']} it), {k ** 3 if formulation == 'channel' else k * k} "
                                  f"attack variables, status {out['status']}"))
             rows.append(row(BENCH, case, "peak RSS", peak, "MB", note="whole child process, incl. ~200 MB imports"))
+    # The DPP trade-off at a size where both fit comfortably in memory.
+    k = 24 if quick else 32
+    for flag in (False, True):
+        status, out, seconds, peak = run_isolated(solve_size, k, "channel", timeout=timeout, ignore_dpp=flag)
+        if status == "ok":
+            rows.append(row(BENCH, f"k=l={k} Hamming, channel", f"{'ignore_dpp' if flag else 'DPP'} compile",
+                            out["compile"], "s", note=f"peak RSS {peak:.0f} MB; Clarabel {out['solve']:.2f} s"))
     for k in sizes:
         if ("channel", k) in values and ("transport", k) in values:
             err = mi_cvx.relative_error(values[("transport", k)], values[("channel", k)])
