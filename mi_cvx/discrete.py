@@ -40,7 +40,8 @@ Attack readout (``result.attack``)
     ``P(Xhat = xh | X = x, Y = y)`` as an array ``[x, y, xh]``.  Where
     ``p_xy[x, y] = 0`` the channel is undefined; the identity (no change,
     ``xh = x``; the cheapest output ``argmin_xh distortion[x, xh]`` when
-    ``x`` has no zero-cost counterpart) is returned there.  For a label-blind
+    ``x`` itself is not among the cheapest outputs for ``x``, e.g.
+    ``x >= k'``) is returned there.  For a label-blind
     attacker (``knows="x"``) the common row ``P(xh | x)`` is returned for every
     ``y`` of a letter ``x`` with ``p(x) > 0``.
 ``joint``
@@ -49,6 +50,13 @@ Attack readout (``result.attack``)
     ``P(Y = y, Xhat = xh)``, shape ``(l, k')``.
 ``flip_prob`` (binary family only)
     ``q[x, y] = P(Xhat != x | X = x, Y = y)``.
+
+Reported values
+---------------
+``result.mi`` is the solver's objective at its point (the variational form
+above, in nats); ``result.mi_check`` is ``I(Y; Xhat)`` of the returned channel
+computed by :func:`mi_cvx.info.channel_mi`, and ``result.budget_used`` its
+expected distortion by :func:`mi_cvx.info.expected_distortion`.
 
 Optimality (Theorem 3.3 and its generalisation)
 -----------------------------------------------
