@@ -335,14 +335,45 @@ class _LocalProblem(_Source):
         return self.problem
 
 
+def _id_floor() -> int | None:
+    """CVXPY's next expression id in this process (None if CVXPY's internals moved)."""
+    try:
+        from cvxpy.lin_ops import lin_utils
+
+        return int(lin_utils.ID_COUNTER.count)
+    except (ImportError, AttributeError):  # pragma: no cover - other CVXPY versions
+        return None
+
+
+def _raise_id_floor(floor: int | None) -> None:
+    """Make new CVXPY ids in a worker start above every id shipped from the parent.
+
+    A recipe's arguments or constraint functions may carry CVXPY objects (a
+    ``cp.Parameter`` in a closure); unpickled, they keep the parent's ids, and
+    a worker whose own counter is lower could hand the same id to a new
+    expression.  Starting the worker's counter at the parent's rules that out.
+    """
+    if floor is None:
+        return
+    try:
+        from cvxpy.lin_ops import lin_utils
+
+        if lin_utils.ID_COUNTER.count < floor:
+            lin_utils.ID_COUNTER.count = floor
+    except (ImportError, AttributeError):  # pragma: no cover
+        pass
+
+
 class _RecipeSource(_Source):
     """Rebuilds the problem from its recipe (in a worker), then sets the point's parameters."""
 
     def __init__(self, recipe: Recipe, base: dict):
         self.recipe = recipe
         self.base = base
+        self.id_floor = _id_floor()
 
     def build(self, point: dict) -> AttackProblem:
+        _raise_id_floor(self.id_floor)
         problem = self.recipe.build()
         for key, value in {**self.base, **point}.items():
             problem.parameters[key].value = value
@@ -357,6 +388,7 @@ class _FactorySource(_Source):
         self.fixed = fixed
         self.first_budget = first_budget
         self.cache: tuple[int, AttackProblem] | None = None
+        self.id_floor = _id_floor()
         try:
             sig = inspect.signature(factory)
             self.pass_budget = "budget" in sig.parameters or any(
@@ -371,6 +403,7 @@ class _FactorySource(_Source):
         return state
 
     def build(self, point: dict) -> AttackProblem:
+        _raise_id_floor(self.id_floor)
         kwargs = {**self.fixed, **point}
         if self.pass_budget and "budget" not in kwargs:
             kwargs["budget"] = self.first_budget

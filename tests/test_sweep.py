@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import pickle
 import signal
@@ -213,6 +214,21 @@ def test_loky_parallel_binary_grid_equals_serial():
     parallel = mi_cvx.sweep(mi_cvx.binary_channel(sources[0], 0.1), budgets, grid={"p_xy": sources}, n_jobs=2)
     assert_same(serial, parallel)
     assert serial["p_xy"].tolist() == parallel["p_xy"].tolist()
+
+
+def cap_with(cap, variables):
+    return [variables["attack_cov"][0, 0] <= cap]
+
+
+def test_loky_parallel_constraint_carrying_a_parameter():
+    """A constraint function may carry its own cp.Parameter into the workers (ids cannot collide there)."""
+    cap = cp.Parameter(nonneg=True, value=0.2)
+    ap = mi_cvx.gaussian_scalar(1.0, 0.5, 0.5).with_constraints(functools.partial(cap_with, cap))
+    budgets = [0.1, 0.3, 0.6]
+    serial = mi_cvx.sweep(ap, budgets)
+    parallel = mi_cvx.sweep(ap, budgets, n_jobs=2, chunk_size=1)
+    assert_same(serial, parallel)
+    assert (parallel["budget_used"] <= 0.2 + 1e-6).all()
 
 
 def test_loky_parallel_custom_constraints_through_recipe():
