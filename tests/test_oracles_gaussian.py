@@ -152,7 +152,7 @@ def test_structured_allocation_is_optimal(seed, r, sn2, frac):
     np.testing.assert_allclose(exact.channel_power, np.sort(power)[::-1], rtol=1e-10)  # channels, descending
     active = exact.allocation < exact.channel_power * (1 - 1e-9)
     slopes = -np.array([oracles.scalar_gaussian(p, sn2, d).slope
-                        for p, d in zip(exact.channel_power, exact.allocation)])
+                        for p, d in zip(exact.channel_power, exact.allocation, strict=True)])
     np.testing.assert_allclose(slopes[active], exact.dual, rtol=1e-6)
 
 
