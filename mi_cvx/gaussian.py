@@ -100,14 +100,8 @@ class GaussianModel:
 
 
 def _model(A, signal_cov, noise_cov, support=None) -> GaussianModel:
-    A = _v.array("A", A)
-    if A.ndim == 1:
-        A = A.reshape(1, -1)
-    if A.ndim != 2 or A.size == 0:
-        raise InvalidInputError("A", f"expected a non-empty (m, n) matrix, got shape {A.shape}")
-    m, n = A.shape
-    sy = _v.covariance("signal_cov", signal_cov, n, definite=True)
-    sn = _v.covariance("noise_cov", noise_cov, m)
+    A, sy, sn = _v.observation_model(A, signal_cov, noise_cov)
+    m = A.shape[0]
     if support is None:
         rows = np.arange(m)
     else:

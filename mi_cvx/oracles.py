@@ -230,13 +230,14 @@ class IsotropicGaussianSolution:
 def isotropic_gaussian(A, budget, signal_cov=1.0, noise_var=0.0, *, tol: float = 1e-13) -> IsotropicGaussianSolution:
     """Exact optimal attack on ``X = A Y + N`` with isotropic noise, any signal covariance.
 
-    Whitening ``Y`` and rotating by the SVD of ``B = A signal_cov^(1/2)`` splits
+    Whitening ``Y`` and rotating by the singular vectors of
+    ``B = A signal_cov^(1/2)`` (the eigenvectors of ``Cov(A Y) = B B^T``) splits
     the problem into independent scalar problems (Theorem 3.1) with signal
     powers ``b_i^2`` and noise ``noise_var``, coupled only by the budget.  The
-    allocation equalises the slopes ``dI_i/dD_i = -lambda`` over the channels;
-    ``lambda`` is found by bisection on ``log lambda`` (each channel's ``D_i``
-    is itself a monotone root, found by vectorised bisection), to ``tol``
-    relative.  With ``noise_var = 0`` the falling bar is used (exact).
+    allocation equalises the slopes ``dI_i/dD_i = -lambda`` over the channels:
+    Brent's method on ``log lambda`` to ``tol``, each channel's ``D_i(lambda)``
+    a root found by safeguarded Newton (vectorised over the channels) to
+    machine precision.  With ``noise_var = 0`` the falling bar is used (exact).
 
     Parameters
     ----------
@@ -251,9 +252,8 @@ def isotropic_gaussian(A, budget, signal_cov=1.0, noise_var=0.0, *, tol: float =
     -------
     IsotropicGaussianSolution
     """
-    A = _v.array("A", A, ndim=2)
+    A, sy, _ = _v.observation_model(A, signal_cov)
     m, n = A.shape
-    sy = _v.covariance("signal_cov", signal_cov, n, definite=True)
     sn2 = _v.scalar("noise_var", noise_var, nonneg=True)
     d = _v.budget(budget)
     # The channels are the eigenvectors of Cov(AY) = B B^T, B = A signal_cov^(1/2);
@@ -341,15 +341,7 @@ def _subset_model(signal_cov, noise_cov, A) -> tuple[np.ndarray, np.ndarray, np.
             raise InvalidInputError("A", "is None (the identity) but signal_cov and noise_cov are both scalars, "
                                     "so the number of sensors is unknown; pass A or a covariance matrix")
         A = np.eye(size)
-    A = _v.array("A", A)
-    if A.ndim == 1:
-        A = A.reshape(1, -1)
-    if A.ndim != 2 or A.size == 0:
-        raise InvalidInputError("A", f"expected a non-empty (m, n) matrix, got shape {A.shape}")
-    m, n = A.shape
-    sy = _v.covariance("signal_cov", signal_cov, n, definite=True)
-    sn = _v.covariance("noise_cov", noise_cov, m)
-    return A, sy, sn
+    return _v.observation_model(A, signal_cov, noise_cov)
 
 
 def _subset_rows(name: str, value, m: int) -> np.ndarray:

@@ -101,6 +101,22 @@ def covariance(name: str, value, size: int, *, definite: bool = False) -> np.nda
     return psd_matrix(name, value, size=size, definite=definite)
 
 
+def observation_model(A, signal_cov, noise_cov=0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """``(A, signal_cov, noise_cov)`` of ``X = A Y + N`` as arrays, checked against each other.
+
+    ``A`` is ``(m, n)`` (a 1-d array is one row); ``signal_cov`` must be positive
+    definite and ``noise_cov`` positive semidefinite; a scalar covariance means
+    that multiple of the identity.
+    """
+    A = array("A", A)
+    if A.ndim == 1:
+        A = A.reshape(1, -1)
+    if A.ndim != 2 or A.size == 0:
+        raise InvalidInputError("A", f"expected a non-empty (m, n) matrix, got shape {A.shape}")
+    m, n = A.shape
+    return A, covariance("signal_cov", signal_cov, n, definite=True), covariance("noise_cov", noise_cov, m)
+
+
 def pmf(name: str, value, *, ndim: int | None = None, shape=None) -> np.ndarray:
     """A probability mass function: non-negative entries summing to one."""
     arr = array(name, value, ndim=ndim, shape=shape)
