@@ -21,7 +21,7 @@ from __future__ import annotations
 import functools
 import math
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -273,7 +273,6 @@ class AttackProblem:
         budget_constraint: cp.Constraint | None = None,
         description: str = "",
         scale: float = 1.0,
-        internal_parameters: Mapping[str, cp.Parameter] | None = None,
         sync: Callable[[AttackProblem], None] | None = None,
         optimality: Callable[[AttackResult], Any] | None = None,
         spec: Mapping[str, Any] | None = None,
@@ -294,7 +293,6 @@ class AttackProblem:
         self.solve_options = dict(solve_options or {})
         self._readout = readout
         self._oracle = oracle
-        self._internal = dict(internal_parameters or {})
         self._sync = sync
         self._optimality = optimality
 
@@ -382,7 +380,6 @@ class AttackProblem:
             budget_constraint=self.budget_constraint,
             description=self.description + " + custom constraints",
             scale=self.scale,
-            internal_parameters=self._internal,
             sync=self._sync,
             optimality=self._optimality,
             spec=self.spec,
@@ -564,8 +561,3 @@ def parameter(name: str, value, *, shape=(), nonneg: bool = True) -> cp.Paramete
     param = cp.Parameter(shape, name=name, nonneg=nonneg)
     param.value = value
     return param
-
-
-def ensure_iterable(values: Iterable | None) -> list:
-    """``None`` -> ``[]``; otherwise a list."""
-    return [] if values is None else list(values)
