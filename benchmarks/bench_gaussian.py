@@ -95,6 +95,8 @@ def run(quick: bool = False) -> list[dict]:
                 note = f"n={n}: {status if status != 'ok' else out['status']} after {seconds:.0f} s"
                 break
             largest, peak_at = n, peak
+        if largest == ladder[-1]:
+            note = "the largest size tried"
         rows.append(row(B, f"{solver}: full SDP, isotropic noise", f"largest m=n within {limit:.0f} s",
                         largest if largest is not None else 0, "", "", None,
                         (f"peak RSS {peak_at:.0f} MB at that size; " if peak_at else "") + note))
