@@ -97,6 +97,9 @@ class AttackResult:
         tolerance and the independent re-check agrees with ``mi``.
     message : str
         Why ``ok`` is False (empty otherwise).
+    note : str
+        How the result was obtained when that is worth knowing, e.g. that the
+        family's preferred default solver failed and the next one was used.
     """
 
     mi: float
@@ -115,6 +118,7 @@ class AttackResult:
     parameters: dict = field(default_factory=dict)
     ok: bool = False
     message: str = ""
+    note: str = ""
     problem: AttackProblem | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -152,6 +156,7 @@ class AttackResult:
             "solver": self.solver,
             "ok": self.ok,
             "message": self.message,
+            "note": self.note,
             "solve_time": self.solve_time,
             "setup_time": self.setup_time,
             "iterations": self.iterations,
@@ -419,8 +424,11 @@ class AttackProblem:
         ----------
         solver : str, optional
             A CVXPY solver name (``"CLARABEL"``, ``"SCS"``, ``"ECOS"``,
-            ``"CVXOPT"``, ``"MOSEK"``).  Default: the first installed one
-            that has every cone the problem needs (Clarabel when present).
+            ``"CVXOPT"``, ``"MOSEK"``).  Default: the family's preferred
+            backends in :data:`mi_cvx.solvers.FAMILY_PREFERENCE` (trying the
+            next when one fails, unless solver ``options`` were given), else
+            the first installed one that has every cone the problem needs
+            (Clarabel when present).
         raise_on_failure : bool, default True
             If False, a failed or inaccurate solve returns a result with
             ``ok=False`` and the reason in ``message`` instead of raising.
@@ -443,7 +451,13 @@ class AttackProblem:
             ``raise_on_failure=False``).
         """
         cones = self.cones
-        name = _solvers.default_solver(cones, self.family) if solver is None else _solvers.check_solver(solver, cones)
+        if solver is None:
+            # The family's preferred backends in order; fall back only when the caller passed
+            # no solver options (those are meant for one particular solver).
+            names = _solvers.default_solvers(cones, self.family)
+            names = names if not options else names[:1]
+        else:
+            names = [_solvers.check_solver(solver, cones)]
         for key, param in self.parameters.items():
             if param.value is None:
                 raise InvalidInputError(key, f"parameter has no value; set parameters[{key!r}].value")
@@ -452,6 +466,26 @@ class AttackProblem:
         if self._sync is not None:
             self._sync(self)
 
+        failed = []
+        for name in names:
+            result = self._solve_with(name, options)
+            if result.ok:
+                break
+            failed.append(f"{name} ({result.message})")
+        if result.ok and failed:
+            result.note = "default solver fell back after: " + "; ".join(failed)
+        if not result.ok and raise_on_failure:
+            raise SolverError(
+                f"the {self.family} attack problem was not solved accurately: {result.message}",
+                status=result.status,
+                solver=result.solver,
+                hint=_hint(result.solver, result.status),
+                result=result,
+            )
+        return result
+
+    def _solve_with(self, name: str, options: Mapping[str, Any]) -> AttackResult:
+        """One solve with backend ``name``; the result is flagged (``ok=False``), never raised."""
         start = time.perf_counter()
         try:
             self.problem.solve(solver=name, **_solvers.solver_options(name, {**self.solve_options, **options}))
@@ -491,15 +525,6 @@ class AttackProblem:
             result.ok = not result.message
         else:
             result.message = error or f"no usable point (status {status})"
-
-        if not result.ok and raise_on_failure:
-            raise SolverError(
-                f"the {self.family} attack problem was not solved accurately: {result.message}",
-                status=status,
-                solver=name,
-                hint=_hint(name, status),
-                result=result,
-            )
         return result
 
     def residual(self) -> float:
