@@ -75,13 +75,17 @@ def run(quick: bool = False) -> list[dict]:
     rows.append(row(B, f"SDP (Clarabel) m=n={n_check}, isotropic noise", "build+solve time", sdp["seconds"], "s"))
     A30 = np.random.default_rng(0).normal(size=(n_check, n_check))
     t_exact = median_time(lambda: oracles.isotropic_gaussian(A30, 2.0 * n_check, 1.0, 0.5), repeats=7)
-    rows.append(row(B, f"structured exact path vs SDP, m=n={n_check}", "speed-up", sdp["seconds"] / t_exact, "x",
-                    ">= 1000x", sdp["seconds"] / t_exact >= 1000, f"exact {t_exact * 1e3:.2f} ms"))
+    # The 1000x targets are stated at m = n = 30; the quick run's smaller SDP only reports the ratio.
+    target = "" if quick else ">= 1000x"
+    speedup = sdp["seconds"] / t_exact
+    rows.append(row(B, f"structured exact path vs SDP, m=n={n_check}", "speed-up", speedup, "x",
+                    target, None if quick else speedup >= 1000, f"exact {t_exact * 1e3:.2f} ms"))
     lam30 = np.linalg.svd(A30, compute_uv=False) ** 2
     t_fb = median_time(lambda: oracles.falling_bar(lam30, 2.0 * n_check), repeats=21)
     sdp0 = _isotropic_sdp(n_check, "CLARABEL", noise_var=0.0)
-    rows.append(row(B, f"falling bar vs noiseless SDP, m=n={n_check}", "speed-up", sdp0["seconds"] / t_fb, "x",
-                    ">= 1000x", sdp0["seconds"] / t_fb >= 1000,
+    speedup = sdp0["seconds"] / t_fb
+    rows.append(row(B, f"falling bar vs noiseless SDP, m=n={n_check}", "speed-up", speedup, "x",
+                    target, None if quick else speedup >= 1000,
                     f"falling bar {t_fb * 1e6:.0f} us, SDP error {sdp0['error']:.1e}"))
 
     # -- largest size each SDP-capable solver handles within the time limit
