@@ -23,25 +23,34 @@ PLOT = Path(__file__).with_name("scaling.png")
 
 
 # Each path: a module-level function of the size that builds and solves (or computes) once
-# and returns the seconds it took (so imports and process start-up are not timed).
+# and returns the seconds it took (so imports and process start-up are not timed); the
+# SDP paths also return their relative error against the exact path (falling bar or the
+# structured path), so agreement is tracked as the size grows.
 def _timed(fn) -> float:
     t0 = time.perf_counter()
     fn()
     return time.perf_counter() - t0
 
 
-def sdp_full(n: int) -> float:
+def _timed_with_error(solve) -> tuple[float, float]:
+    """Seconds of ``solve()`` and the result's relative error against its exact oracle."""
+    t0 = time.perf_counter()
+    result = solve()
+    return time.perf_counter() - t0, float(result.oracle_error)
+
+
+def sdp_full(n: int) -> tuple[float, float]:
     import mi_cvx
 
     A = np.random.default_rng(n).normal(size=(n, n))
-    return _timed(lambda: mi_cvx.gaussian_vector(A, float(n), noise_cov=0.5).solve())
+    return _timed_with_error(lambda: mi_cvx.gaussian_vector(A, float(n), noise_cov=0.5).solve())
 
 
-def sdp_compact(n: int) -> float:
+def sdp_compact(n: int) -> tuple[float, float]:
     import mi_cvx
 
     A = np.random.default_rng(n).normal(size=(n, n))
-    return _timed(lambda: mi_cvx.gaussian_vector(A, float(n), formulation="compact").solve())
+    return _timed_with_error(lambda: mi_cvx.gaussian_vector(A, float(n), formulation="compact").solve())
 
 
 def structured_exact(n: int) -> float:
@@ -129,6 +138,9 @@ def measure(quick: bool = False, timeout: float = 120.0) -> dict:
             if status != "ok":
                 rec["stopped"] = f"{label} = {size}: {status}" + (f" ({seconds})" if status == "error" else "")
                 break
+            if isinstance(seconds, tuple):
+                seconds, error = seconds
+                rec.setdefault("errors", []).append(error)
             rec["sizes"].append(size)
             rec["seconds"].append(seconds)
             rec["extra_mb"].append(max(peak - base, 0.0) if np.isfinite(peak) else float("nan"))
@@ -181,6 +193,10 @@ def run(quick: bool = False) -> list[dict]:
         rows.append(row(B, name, "time exponent", exponent(rec["sizes"], rec["seconds"]), "", "", None,
                         f"{rec['label']} = {sizes}: {times} s" + (f"; stopped at {rec['stopped']}"
                                                                   if rec["stopped"] else "")))
+        if rec.get("errors"):
+            errs = ", ".join(f"{e:.1e}" for e in rec["errors"])
+            rows.append(row(B, name, "max rel. error vs exact path", max(rec["errors"]), "", "<= 1e-5",
+                            max(rec["errors"]) <= 1e-5, f"{rec['label']} = {sizes}: {errs}"))
         if np.all(np.isfinite(rec["extra_mb"])):
             rows.append(row(B, name, "memory exponent", exponent(rec["sizes"], np.maximum(rec["extra_mb"], 1e-3)),
                             "", "", None, f"extra peak RSS {mems} MB"))
