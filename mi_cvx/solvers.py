@@ -162,13 +162,11 @@ def check_solver(solver, cones: frozenset[str]) -> str:
 #: Backend preference per problem family, fastest accurate first (measured by
 #: ``python -m benchmarks``; see benchmarks/RESULTS.md).  A default solve tries
 #: them in order and falls back to the next when one fails or is inaccurate.
-#: Families not listed use :data:`KNOWN_SOLVERS` order.  On the binary channel ECOS
-#: is about 15% faster than Clarabel and was accurate on every sampled instance,
-#: but its exponential-cone line search fails on some instances (ecos issue 177),
-#: hence the fallback.
-FAMILY_PREFERENCE: dict[str, tuple[str, ...]] = {
-    "binary_channel": ("ECOS", "CLARABEL"),
-}
+#: Families not listed use :data:`KNOWN_SOLVERS` order (Clarabel first), which the
+#: benchmarks find fastest, or tied within 5%, for every family: on the binary
+#: channel ECOS and Clarabel are within 4-15% of each other from run to run, and
+#: ECOS's exponential-cone line search fails on some instances (ecos issue 177).
+FAMILY_PREFERENCE: dict[str, tuple[str, ...]] = {}
 
 
 def default_solvers(cones: frozenset[str], family: str | None = None) -> list[str]:
