@@ -9,15 +9,21 @@ import mi_cvx
 from mi_cvx import solvers
 
 
-def test_binary_channel_defaults_to_ecos_when_installed():
-    problem = mi_cvx.binary_channel([[0.4, 0.1], [0.15, 0.35]], 0.1)
-    expected = "ECOS" if "ECOS" in cp.installed_solvers() else "CLARABEL"
-    assert solvers.default_solvers(problem.cones, problem.family)[0] == expected
-    result = problem.solve()
-    assert result.solver == expected and result.ok and result.note == ""
-    assert mi_cvx.relative_error(result.mi, result.oracle) <= solvers.tolerance(expected)
-    # families without a preference use the general default
-    assert solvers.default_solvers(mi_cvx.gaussian_scalar(1.0, 0.1, 0.5).cones, "gaussian_scalar") == ["CLARABEL"]
+def test_default_solver_is_clarabel_for_every_family_and_a_preference_leads_the_chain(monkeypatch):
+    binary = mi_cvx.binary_channel([[0.4, 0.1], [0.15, 0.35]], 0.1)
+    scalar = mi_cvx.gaussian_scalar(1.0, 0.1, 0.5)
+    for problem in (binary, scalar):
+        assert solvers.default_solvers(problem.cones, problem.family) == ["CLARABEL"]
+        assert problem.solve().solver == "CLARABEL"
+    if "ECOS" in cp.installed_solvers():
+        monkeypatch.setitem(solvers.FAMILY_PREFERENCE, "binary_channel", ("ECOS", "CLARABEL"))
+        assert solvers.default_solvers(binary.cones, "binary_channel") == ["ECOS", "CLARABEL"]
+        result = binary.solve()
+        assert result.solver == "ECOS" and result.ok and result.note == ""
+        assert mi_cvx.relative_error(result.mi, result.oracle) <= solvers.tolerance("ECOS")
+        # a preferred solver that lacks a needed cone is skipped
+        monkeypatch.setitem(solvers.FAMILY_PREFERENCE, "gaussian_scalar", ("ECOS",))
+        assert solvers.default_solvers(scalar.cones, "gaussian_scalar") == ["CLARABEL"]
 
 
 def test_default_solve_falls_back_when_the_preferred_solver_fails(monkeypatch):
