@@ -40,7 +40,7 @@ from . import oracles as _oracles
 from . import validate as _v
 from .core import AttackProblem, parameter, rebuildable
 from .errors import InvalidInputError
-from .info import gaussian_linear_mi
+from .info import conditional_covariance, gaussian_linear_mi
 
 KNOWS = ("x_and_y", "x")
 FORMULATIONS = ("full", "compact")
@@ -120,15 +120,11 @@ def _noise_factor(noise_cov: np.ndarray) -> np.ndarray:
     return V[:, keep] * np.sqrt(w[keep])
 
 
-def _check_budget_arg(budget):
-    return _v.budget(budget, allow_none=True)
-
-
 def _build(model: GaussianModel, budget, knows: str, formulation: str, family: str, description: str,
            oracle) -> AttackProblem:
     knows = _v.choice("knows", knows, KNOWS)
     formulation = _v.choice("formulation", formulation, FORMULATIONS)
-    budget = _check_budget_arg(budget)
+    budget = _v.budget(budget, allow_none=True)
     if formulation == "compact":
         if np.any(model.noise_cov):
             raise InvalidInputError("formulation", "'compact' needs noise_cov = 0 (it is the rate-distortion "
@@ -264,8 +260,6 @@ def _build_compact(model: GaussianModel, budget, family, description, oracle) ->
 
 
 def _posterior(joint, n, m, model):
-    from .info import conditional_covariance
-
     to_y, to_z = model.joint_map()
     stacked = np.vstack([to_y, to_z])
     cov = stacked @ joint @ stacked.T

@@ -12,13 +12,13 @@ from hypothesis import strategies as st
 
 import mi_cvx
 from mi_cvx import InvalidInputError, SolverError, UnsupportedSolverError, info, oracles
+from mi_cvx.cases import SCS_TIGHT
 from mi_cvx.discrete import hamming_distortion, optimality_residuals
 
 from .conftest import EXP_SOLVERS, assert_close_to_oracle, value_tol
 
 #: SCS at its default eps (1e-4) meets its own (loose) tolerance on these problems;
 #: where a test needs it closer it says so and passes these.
-SCS_TIGHT = {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 100_000}
 #: Clarabel's package default gap tolerance (1e-7) leaves optimality residuals up to
 #: ~5e-5 (its multipliers are that loose); tests of the conditions tighten it.
 CLARABEL_TIGHT = {"tol_gap_abs": 1e-10, "tol_gap_rel": 1e-10, "tol_feas": 1e-10}

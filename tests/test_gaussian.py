@@ -12,21 +12,17 @@ from hypothesis import strategies as st
 
 import mi_cvx
 from mi_cvx import oracles
+from mi_cvx.cases import SCS_TIGHT
 from mi_cvx.gaussian import GaussianModel
 
 from .conftest import SDP_SOLVERS, assert_close_to_oracle
 
 # SCS is a first-order method: at its default eps it is only accurate to ~1e-5
-# on these problems, inside its (loose) tolerance.  The tight options below are
-# used where a test needs derivatives or equalities to high accuracy.
-SCS_TIGHT = {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200_000}
+# on these problems, inside its (loose) tolerance.  SCS_TIGHT (from the case
+# registry) is used where a test needs derivatives or equalities to high accuracy.
 
 variances = st.floats(0.05, 5.0)
 noise_variances = st.one_of(st.just(0.0), st.floats(0.01, 5.0))
-
-
-def solve(problem, solver):
-    return problem.solve(solver)
 
 
 # ---------------------------------------------------------------- scalar (Thm 3.1)

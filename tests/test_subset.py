@@ -13,12 +13,10 @@ from hypothesis import strategies as st
 
 import mi_cvx
 from mi_cvx import info, oracles
+from mi_cvx.cases import SCS_TIGHT
 from mi_cvx.errors import InvalidInputError
 
 from .conftest import SDP_SOLVERS, assert_close_to_oracle, value_tol
-
-SCS_TIGHT = {"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200_000}
-
 
 # ------------------------------------------------------------------ helpers (independent of mi_cvx.subset)
 
