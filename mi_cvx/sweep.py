@@ -29,17 +29,27 @@ after any interruption (even ``SIGKILL``).  Running the same sweep again skips
 the points already in the file and solves only the rest.  In parallel runs the
 points of a chunk are written when the chunk comes back (``chunk_size`` sets
 the granularity; the default is about four chunks per worker).
+
+Every line also records, in a last ``fingerprint`` column, the
+:func:`problem_fingerprint` of the problem that produced it (its family, the
+CVXPY model with its data and custom constraints, the values of parameters
+that are not columns of the file, the solver and the solver options).  A
+resumed sweep reuses a line only when the fingerprints agree, and refuses with
+:class:`~mi_cvx.errors.InvalidInputError` a file holding lines of another
+problem: the points of different problems are never mixed.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import inspect
 import io
 import itertools
 import json
 import math
 import os
+import re
 import sys
 import tempfile
 import threading
@@ -49,8 +59,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import cvxpy as cp
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from . import solvers as _solvers
 from . import validate as _v
@@ -58,10 +70,12 @@ from .core import AttackProblem, AttackResult, Recipe
 from .errors import InvalidInputError, MiCvxError, UnsupportedSolverError
 from .info import NATS_PER_BIT
 
-__all__ = ["RESULT_COLUMNS", "sweep", "sweep_grid"]
+__all__ = ["RESULT_COLUMNS", "problem_fingerprint", "sweep", "sweep_grid"]
 
 #: Columns every sweep frame has after its key columns (grid keys, problem
-#: parameters and ``budget``).
+#: parameters and ``budget``).  ``solver`` is the backend that produced the row
+#: (with the default chain, the one that succeeded, or ``"EXACT"`` for a
+#: family's exact path) and ``note`` says how, e.g. after which fallbacks.
 RESULT_COLUMNS: tuple[str, ...] = (
     "mi",
     "mi_bits",
@@ -69,6 +83,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "status",
     "error",
     "solver",
+    "note",
     "solve_time",
     "setup_time",
     "iterations",
@@ -79,6 +94,12 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "budget_used",
     "dual_budget",
 )
+
+#: Last column of an ``out`` file: the :func:`problem_fingerprint` of the row's problem.
+FINGERPRINT_COLUMN = "fingerprint"
+
+#: Bumped whenever what :func:`problem_fingerprint` hashes changes.
+_FINGERPRINT_VERSION = "mi_cvx.sweep fingerprint v1"
 
 BACKENDS = ("loky", "dask")
 
@@ -112,7 +133,9 @@ def sweep(
     budgets : iterable of float
         Non-negative, distinct budgets, solved in this order.
     solver : str, optional
-        CVXPY solver name; default the package's pick for the problem's cones.
+        CVXPY solver name.  Default: every point is solved by the default
+        chain of :meth:`AttackProblem.solve` (its fallbacks included), and the
+        ``solver`` column names the backend that produced each row.
     n_jobs : int, default 1
         Worker processes (``-1``: all cores).  With ``backend="dask"`` the
         cluster's threads set the parallelism and ``n_jobs`` is ignored.
@@ -120,7 +143,8 @@ def sweep(
         Local processes through joblib, or a ``dask.distributed`` cluster.
     out : path, optional
         CSV file; each finished point is appended atomically, and points
-        already in the file are not solved again (resume).
+        already in the file are not solved again (resume).  The file must
+        hold rows of this problem only (see :func:`problem_fingerprint`).
     grid : dict of str -> list, optional
         Values for other Parameters of the problem (e.g. ``{"p_xy": [...]}``);
         every combination is swept over ``budgets``, still without rebuilding.
@@ -150,9 +174,11 @@ def sweep(
     Raises
     ------
     InvalidInputError
-        No budget parameter, bad budgets, unknown grid key or bad grid value,
-        unknown backend, a Dask backend without a scheduler, or an ``out`` file
-        whose columns do not match this sweep.
+        No budget parameter, bad budgets (NaN, infinite, negative, duplicate),
+        unknown grid key or bad grid value, unknown backend, a Dask backend
+        without a scheduler, an ``out`` path in a missing or unwritable
+        directory, or an ``out`` file whose columns do not match this sweep or
+        that holds rows of another problem (another fingerprint).
     UnsupportedSolverError
         The solver is not installed or lacks a cone the problem needs.
 
@@ -170,6 +196,8 @@ def sweep(
     solver = _check_solver(solver, attack_problem)
     backend = _v.choice("backend", backend, BACKENDS)
     grid = _check_param_grid(grid, attack_problem)
+    writer = _CsvAppender.for_path(out)
+    options = dict(solver_options or {})
     params = [k for k in attack_problem.parameters if k != "budget"]
     points = _grid_points(grid) if grid else [{}]
     saved = {k: p.value for k, p in attack_problem.parameters.items()}
@@ -188,16 +216,21 @@ def sweep(
         )
         local = True
     source: _Source = _LocalProblem(attack_problem) if local else _RecipeSource(attack_problem.recipe, base)
+    # Every parameter's value is a column of the file, so the fingerprint leaves the values out.
+    fingerprint = None
+    if writer is not None:
+        fingerprint = problem_fingerprint(attack_problem, solver, options, exclude=attack_problem.parameters)
     plan = _Plan(
         key_columns=[*params, "budget"],
         points=point_values,
         point_args=points,
         budgets=budgets,
         solver=solver,
-        options=dict(solver_options or {}),
+        options=options,
+        fingerprint=fingerprint,
     )
     try:
-        return _run(plan, source, workers, backend, scheduler, out, progress, chunk_size, callback, local)
+        return _run(plan, source, workers, backend, scheduler, writer, progress, chunk_size, callback, local)
     finally:
         if local:
             for key, value in saved.items():
@@ -252,9 +285,19 @@ def sweep_grid(
     Raises
     ------
     InvalidInputError
-        Empty or malformed grid, bad budgets, a factory that does not return an
-        AttackProblem with a budget parameter (or rejects its arguments),
-        unknown backend, or an ``out`` file with other columns.
+        Empty or malformed grid, a grid or fixed key the factory does not
+        take, bad budgets, a factory that does not return an AttackProblem
+        with a budget parameter (or rejects its arguments), unknown backend, an
+        ``out`` path in a missing or unwritable directory, or an ``out`` file
+        with other columns or with rows of another problem at one of this
+        grid's points.
+
+    Notes
+    -----
+    Each row of an ``out`` file records the fingerprint of the problem built
+    at its grid point (the ``fixed`` arguments included).  Resuming checks the
+    rows of every grid point of this sweep against a problem built there;
+    rows of grid points this sweep does not ask for are left alone.
     UnsupportedSolverError
         The solver is not installed or lacks a cone the problem needs.
 
@@ -276,26 +319,42 @@ def sweep_grid(
         raise InvalidInputError("grid", "'budget' is swept by the budgets argument; remove it from the grid")
     budgets = _check_budgets(budgets)
     backend = _v.choice("backend", backend, BACKENDS)
+    writer = _CsvAppender.for_path(out)
+    options = dict(solver_options or {})
     points = _grid_points(grid)
     source = _FactorySource(factory, fixed, budgets[0])
+    source.check_arguments(grid)
     first = source.build(points[0])  # fail fast on a bad factory or grid, and learn the cones
     solver = _check_solver(solver, first)
     workers = _n_workers(n_jobs, backend, scheduler)
     local = workers == 1 and backend != "dask"
-    if local:
-        source.cache = (0, first)
+    source.cache = (0, first)  # dropped when the source is pickled for workers
     plan = _Plan(
         key_columns=[*grid, "budget"],
         points=points,
         point_args=points,
         budgets=budgets,
         solver=solver,
-        options=dict(solver_options or {}),
+        options=options,
+        # Each point is its own problem: fingerprinted where it is built, grid values left out (they are columns).
+        fingerprint_spec=_FingerprintSpec(solver, options, ("budget", *grid)) if writer is not None else None,
     )
-    return _run(plan, source, workers, backend, scheduler, out, progress, chunk_size, callback, local)
+    return _run(plan, source, workers, backend, scheduler, writer, progress, chunk_size, callback, local)
 
 
 # -------------------------------------------------------------- the machinery
+
+
+@dataclass(frozen=True)
+class _FingerprintSpec:
+    """How a worker fingerprints the problem it built (see :func:`problem_fingerprint`)."""
+
+    solver: str | None
+    options: dict
+    exclude: tuple[str, ...]
+
+    def of(self, problem: AttackProblem) -> str:
+        return problem_fingerprint(problem, self.solver, self.options, exclude=self.exclude)
 
 
 @dataclass
@@ -304,8 +363,10 @@ class _Plan:
     points: list[dict]  # the key values written for each point (without budget)
     point_args: list[dict]  # what the source needs to build / set each point
     budgets: list[float]
-    solver: str
+    solver: str | None  # None: the default chain of AttackProblem.solve
     options: dict = field(default_factory=dict)
+    fingerprint: str | None = None  # one problem for every point (sweep)
+    fingerprint_spec: _FingerprintSpec | None = None  # one problem per point, fingerprinted where built (sweep_grid)
 
     @property
     def columns(self) -> list[str]:
@@ -414,6 +475,41 @@ class _FactorySource(_Source):
             raise InvalidInputError("factory", "returned a problem without a 'budget' parameter")
         return problem
 
+    def check_arguments(self, grid: Mapping[str, Any]) -> None:
+        """Refuse grid or fixed keys the factory does not take, naming the valid ones.
+
+        Raises
+        ------
+        InvalidInputError
+            Naming ``grid`` (or ``fixed``), the unknown key and the factory's
+            keyword arguments.
+        """
+        try:
+            sig = inspect.signature(self.factory)
+        except (TypeError, ValueError):
+            return  # nothing to check against: the factory's own errors will tell
+        params = sig.parameters.values()
+        if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+            return
+        valid = [p.name for p in params if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                                      inspect.Parameter.KEYWORD_ONLY)]
+        name = getattr(self.factory, "__name__", type(self.factory).__name__)
+        for argument, keys in (("grid", grid), ("fixed", self.fixed)):
+            unknown = [k for k in keys if k not in valid]
+            if unknown:
+                listed = ", ".join(k for k in valid if k != "budget") or "(none)"
+                raise InvalidInputError(
+                    argument, f"{name}() takes no argument {unknown[0]!r}; valid {argument} keys: {listed}"
+                    + (" (the budget is swept by the budgets argument)" if "budget" in valid else ""))
+        kwargs = {**self.fixed, **grid}
+        if self.pass_budget:
+            kwargs.setdefault("budget", self.first_budget)
+        try:
+            sig.bind(**kwargs)
+        except TypeError as exc:
+            raise InvalidInputError("grid", f"{name}() cannot be called with the grid and fixed arguments: {exc}; "
+                                    "give the missing ones in fixed") from None
+
     def problem_for(self, index: int, point: dict) -> AttackProblem:
         if self.cache is not None and self.cache[0] == index:
             return self.cache[1]
@@ -427,20 +523,26 @@ class _Task:
     point_index: int
     point: dict
     budgets: list[float]
+    fingerprint: _FingerprintSpec | None = None  # fingerprint the problem built for this point
 
 
-def _solve_task(source: _Source, task: _Task, solver: str, options: dict, reuse: bool = False) -> Iterator[dict]:
+def _solve_task(source: _Source, task: _Task, solver: str | None, options: dict,
+                reuse: bool = False) -> Iterator[dict]:
     """Solve one chunk: build once, then re-solve through the budget Parameter."""
     if reuse and isinstance(source, _FactorySource):
         problem = source.problem_for(task.point_index, task.point)
     else:
         problem = source.build(task.point)
+    fingerprint = task.fingerprint.of(problem) if task.fingerprint is not None else None
     for budget in task.budgets:
         problem.parameters["budget"].value = budget
-        yield _result_row(problem, solver, options, task.point_index, budget)
+        row = _result_row(problem, solver, options, task.point_index, budget)
+        if fingerprint is not None:
+            row["_fingerprint"] = fingerprint
+        yield row
 
 
-def _run_task(source: _Source, task: _Task, solver: str, options: dict) -> list[dict]:
+def _run_task(source: _Source, task: _Task, solver: str | None, options: dict) -> list[dict]:
     """Worker entry point (joblib / Dask): the rows of a whole chunk.
 
     CVXPY's expression-id counter is not thread-safe, so tasks sharing a
@@ -450,13 +552,15 @@ def _run_task(source: _Source, task: _Task, solver: str, options: dict) -> list[
         return list(_solve_task(source, task, solver, options))
 
 
-def _result_row(problem: AttackProblem, solver: str, options: dict, point_index: int, budget: float) -> dict:
+def _result_row(problem: AttackProblem, solver: str | None, options: dict, point_index: int,
+                budget: float) -> dict:
+    """One point: ``problem.solve(solver)``; ``solver=None`` is the default chain with its fallbacks."""
     try:
         result = problem.solve(solver, raise_on_failure=False, **options)
     except (InvalidInputError, UnsupportedSolverError):
         raise  # the user's mistake: fail, do not flag
     except Exception as exc:  # noqa: BLE001 - any other failure is a flagged row, never a lost point
-        return _failed_row(point_index, budget, solver, f"{type(exc).__name__}: {exc}")
+        return _failed_row(point_index, budget, solver or "", f"{type(exc).__name__}: {exc}")
     return _row_from_result(result, point_index, budget)
 
 
@@ -471,6 +575,7 @@ def _row_from_result(result: AttackResult, point_index: int, budget: float) -> d
         "status": result.status,
         "error": error,
         "solver": result.solver,
+        "note": result.note,
         "solve_time": result.solve_time,
         "setup_time": result.setup_time,
         "iterations": result.iterations,
@@ -486,20 +591,24 @@ def _row_from_result(result: AttackResult, point_index: int, budget: float) -> d
 def _failed_row(point_index: int, budget: float, solver: str, error: str) -> dict:
     row = dict.fromkeys(RESULT_COLUMNS)
     row.update({"_point": point_index, "budget": float(budget), "mi": float("nan"), "mi_bits": float("nan"),
-                "ok": False, "status": "error", "error": error, "solver": solver})
+                "ok": False, "status": "error", "error": error, "solver": solver, "note": ""})
     return row
 
 
-def _run(plan: _Plan, source: _Source, workers: int, backend: str, scheduler, out, progress, chunk_size,
-         callback, local: bool) -> pd.DataFrame:
+def _run(plan: _Plan, source: _Source, workers: int, backend: str, scheduler, writer: _CsvAppender | None,
+         progress, chunk_size, callback, local: bool) -> pd.DataFrame:
     columns = plan.columns
     requested = [(i, b) for i in range(len(plan.points)) for b in plan.budgets]
     keys = [plan.key(i, b) for i, b in requested]
     done: dict[tuple, list[str]] = {}
-    writer = None
-    if out is not None:
-        writer = _CsvAppender(Path(out), columns, len(plan.key_columns))
-        done = writer.existing()
+    if writer is not None:
+        try:
+            found = writer.existing(columns, len(plan.key_columns))
+            _check_fingerprints(plan, source, writer.path, found)
+        except BaseException:
+            writer.close()
+            raise
+        done = {key: cells[:-1] for key, cells in found.items()}
     todo: dict[int, list[float]] = {}
     for (i, b), key in zip(requested, keys, strict=True):
         if key not in done:
@@ -508,6 +617,9 @@ def _run(plan: _Plan, source: _Source, workers: int, backend: str, scheduler, ou
     if progress is None:
         progress = _stderr_is_tty() and n_todo >= 10
     tasks = _make_tasks(plan, todo, 1 if local else workers, chunk_size)
+    if writer is None:
+        for task in tasks:
+            task.fingerprint = None
 
     from tqdm.auto import tqdm
 
@@ -517,7 +629,7 @@ def _run(plan: _Plan, source: _Source, workers: int, backend: str, scheduler, ou
         cells = _row_cells(plan, row)
         done[tuple(cells[: len(plan.key_columns)])] = cells
         if writer is not None:
-            writer.append(cells)
+            writer.append([*cells, row.get("_fingerprint") or plan.fingerprint or ""])
         bar.update(1)
         if callback is not None:
             callback({c: row.get(c, plan.points[row["_point"]].get(c)) for c in columns})
@@ -557,8 +669,54 @@ def _make_tasks(plan: _Plan, todo: dict[int, list[float]], workers: int, chunk_s
     tasks = []
     for i, budgets in todo.items():
         for start in range(0, len(budgets), chunk_size):
-            tasks.append(_Task(i, plan.point_args[i], budgets[start:start + chunk_size]))
+            tasks.append(_Task(i, plan.point_args[i], budgets[start:start + chunk_size], plan.fingerprint_spec))
     return tasks
+
+
+def _check_fingerprints(plan: _Plan, source: _Source, path: Path, found: dict[tuple, list[str]]) -> None:
+    """Refuse an ``out`` file holding rows of another problem than the one this sweep solves.
+
+    With one problem (:func:`sweep`) every row of the file must carry its
+    fingerprint.  With one problem per grid point (:func:`sweep_grid`) the
+    rows of each of this sweep's points must carry the fingerprint of the
+    problem built at that point.
+
+    Raises
+    ------
+    InvalidInputError
+        Naming ``out``, the file and both fingerprints.
+    """
+    if not found:
+        return
+
+    def refuse(theirs: str, ours: str, where: str = "") -> None:
+        raise InvalidInputError(
+            "out", f"{path} holds rows of another problem{where} (fingerprint {theirs or 'missing'}, this sweep's "
+            f"is {ours}); use another file or delete it")
+
+    if plan.fingerprint is not None:
+        for cells in found.values():
+            if cells[-1] != plan.fingerprint:
+                refuse(cells[-1], plan.fingerprint)
+        return
+    spec = plan.fingerprint_spec
+    if spec is None:  # pragma: no cover - a writer always comes with a fingerprint
+        raise MiCvxError("sweep: an output file without a fingerprint")
+    by_point: dict[tuple, set[str]] = {}
+    for key, cells in found.items():
+        by_point.setdefault(key[:-1], set()).add(cells[-1])
+    for i, values in enumerate(plan.points):
+        prefix = tuple(_cell(values[c]) for c in plan.key_columns[:-1])
+        theirs = by_point.get(prefix)
+        if not theirs:
+            continue
+        point = plan.point_args[i]
+        problem = source.problem_for(i, point) if isinstance(source, _FactorySource) else source.build(point)
+        ours = spec.of(problem)
+        for fingerprint in sorted(theirs):
+            if fingerprint != ours:
+                where = " at " + ", ".join(f"{c}={values[c]!r}" for c in plan.key_columns[:-1])
+                refuse(fingerprint, ours, where)
 
 
 def _run_joblib(tasks, source, plan, workers, accept) -> None:
@@ -643,9 +801,14 @@ def _check_budgets(budgets) -> list[float]:
     return values
 
 
-def _check_solver(solver, problem: AttackProblem) -> str:
-    cones = problem.cones
-    return _solvers.default_solver(cones) if solver is None else _solvers.check_solver(solver, cones)
+def _check_solver(solver, problem: AttackProblem) -> str | None:
+    """The canonical solver name, or None for the default chain of :meth:`AttackProblem.solve`.
+
+    No backend is picked up front for ``solver=None``: each point goes through
+    the default chain (its fallbacks and exact paths included) and its row
+    reports the backend that produced it.
+    """
+    return None if solver is None else _solvers.check_solver(solver, problem.cones)
 
 
 def _as_values(name: str, values) -> list:
@@ -696,6 +859,178 @@ def _stderr_is_tty() -> bool:
         return False
 
 
+# --------------------------------------------------------------- fingerprints
+
+
+def problem_fingerprint(
+    attack_problem: AttackProblem,
+    solver: str | None = None,
+    solver_options: Mapping[str, Any] | None = None,
+    *,
+    exclude: Iterable[str] = ("budget",),
+) -> str:
+    """A stable hash of what a sweep row depends on besides its key columns.
+
+    It covers the problem's family, its scalar ``spec`` entries (``knows``,
+    ``formulation``, ...), the whole CVXPY model -- every atom, the shapes and
+    attributes of the variables, every constant by dtype, shape and bytes, the
+    custom constraints -- the values of the problem's parameters not in
+    ``exclude``, the values of any other ``cp.Parameter`` in the model (e.g.
+    carried in by a custom constraint), the family's default solve options,
+    and ``solver`` and ``solver_options``.  Parameters in ``exclude`` enter by
+    name and shape only: their values are the sweep's columns.
+
+    Variables enter by their order of appearance, not by CVXPY's ids or names,
+    so equal problems built twice, in any process or session, have equal
+    fingerprints; the initial value of an excluded parameter (the budget a
+    problem was built with) does not matter.  Data derived in floating point
+    (an eigendecomposition, say) can differ in its last bits between machines
+    or library versions; the fingerprint then differs too, which refuses a
+    resume rather than mixing rows.
+
+    Parameters
+    ----------
+    attack_problem : AttackProblem
+    solver : str, optional
+        The solver the rows are solved with (None: the default chain).
+    solver_options : dict, optional
+        Options passed to :meth:`AttackProblem.solve`.
+    exclude : iterable of str, default ("budget",)
+        Parameters whose values are not part of the fingerprint.
+
+    Returns
+    -------
+    str
+        20 hexadecimal digits (the start of a SHA-256 digest).
+    """
+    hasher = _Hasher()
+    excluded = set(exclude)
+    public = {id(param): name for name, param in attack_problem.parameters.items()}
+    hasher.feed(_FINGERPRINT_VERSION)
+    hasher.feed(("family", attack_problem.family, "custom", bool(attack_problem.custom)))
+    spec = {k: v for k, v in attack_problem.spec.items()
+            if isinstance(v, (str, bool, int, float, np.integer, np.floating)) and k not in attack_problem.parameters}
+    hasher.feed(("spec", sorted(spec.items())))
+    values = {k: p.value for k, p in attack_problem.parameters.items() if k not in excluded}
+    hasher.feed(("parameters", sorted(attack_problem.parameters), "values", sorted(values.items(), key=str)))
+    hasher.feed(("solver", "default chain" if solver is None else str(solver).upper()))
+    hasher.feed(("options", sorted({**attack_problem.solve_options, **(solver_options or {})}.items(), key=str)))
+    hasher.model(attack_problem.problem, public)
+    return hasher.hexdigest()[:20]
+
+
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+
+
+class _Hasher:
+    """Feeds values into SHA-256 as a tagged, length-prefixed stream (no ambiguity, no ``hash()``)."""
+
+    def __init__(self):
+        self._sha = hashlib.sha256()
+        self._seen: dict[int, int] = {}  # id(cvxpy object) -> order of first appearance
+        self._keep: list[Any] = []  # keeps visited objects alive, so their ids stay theirs
+        self._public: dict[int, str] = {}
+
+    def hexdigest(self) -> str:
+        return self._sha.hexdigest()
+
+    def _put(self, tag: str, payload: bytes = b"") -> None:
+        self._sha.update(f"{tag}:{len(payload)}:".encode())
+        self._sha.update(payload)
+
+    def model(self, problem: cp.Problem, public: dict[int, str]) -> None:
+        self._public = public
+        self._put("objective", type(problem.objective).__name__.encode())
+        self.feed(problem.objective.args[0])
+        self._put("constraints", str(len(problem.constraints)).encode())
+        for con in problem.constraints:
+            self.feed(con)
+
+    def feed(self, value: Any) -> None:
+        """Hash ``value`` (walked depth-first without recursion: CVXPY trees can be deep)."""
+        stack = [value]
+        while stack:
+            stack.extend(reversed(self._one(stack.pop())))
+
+    def _one(self, value: Any) -> list:  # noqa: C901 - one branch per kind of value
+        """Hash ``value`` itself; return its children, to be fed next in order."""
+        if value is None or isinstance(value, (bool, np.bool_)):
+            self._put("atom", repr(None if value is None else bool(value)).encode())
+        elif isinstance(value, (int, np.integer)):
+            self._put("int", str(int(value)).encode())
+        elif isinstance(value, (float, np.floating)):
+            self._put("float", repr(float(value)).encode())
+        elif isinstance(value, str):
+            self._put("str", value.encode())
+        elif isinstance(value, (slice, type(Ellipsis))):
+            self._put("slice", repr(value).encode())
+        elif isinstance(value, (cp.Expression, cp.Constraint)):
+            return self._node(value)
+        elif isinstance(value, (np.ndarray, np.generic)):
+            arr = np.asarray(value)
+            if arr.dtype == object:
+                self._put("objects", repr(arr.shape).encode())
+                return list(arr.ravel())
+            arr = np.ascontiguousarray(arr)
+            self._put("array", repr((arr.shape, arr.dtype.str)).encode())
+            self._put("buffer", arr.tobytes())
+        elif sp.issparse(value):
+            mat = sp.csr_matrix(value, copy=True)
+            mat.sum_duplicates()
+            mat.sort_indices()
+            self._put("sparse", repr((mat.shape, mat.data.dtype.str)).encode())
+            for part in (mat.data, mat.indices.astype(np.int64), mat.indptr.astype(np.int64)):
+                self._put("buffer", np.ascontiguousarray(part).tobytes())
+        elif isinstance(value, Mapping):
+            self._put("dict", str(len(value)).encode())
+            return [item for key in sorted(value, key=str) for item in (str(key), value[key])]
+        elif isinstance(value, (list, tuple)):
+            self._put(type(value).__name__, str(len(value)).encode())
+            return list(value)
+        else:  # e.g. a Fraction; an address in a repr would not be stable across processes
+            self._put("object", f"{type(value).__module__}.{type(value).__qualname__}:".encode()
+                      + _ADDRESS.sub("", repr(value)).encode())
+        return []
+
+    def _node(self, node: cp.Expression | cp.Constraint) -> list:
+        """A CVXPY expression or constraint, by structure; shared sub-expressions by back-reference."""
+        seen = self._seen.get(id(node))
+        if seen is not None:
+            self._put("ref", str(seen).encode())
+            return []
+        self._seen[id(node)] = len(self._seen)
+        self._keep.append(node)
+        kind = type(node).__name__
+        shape = repr(tuple(getattr(node, "shape", ())))
+        if isinstance(node, cp.Variable):
+            self._put("variable", shape.encode())
+            return [_attributes(node)]
+        if isinstance(node, cp.Parameter):
+            name = self._public.get(id(node))
+            if name is not None:  # the problem's own parameter: by name (its value is fed separately)
+                self._put("parameter", f"{name}{shape}".encode())
+                return [_attributes(node)]
+            self._put("parameter*", shape.encode())  # any other parameter is data: by value
+            return [_attributes(node), node.value]
+        if isinstance(node, cp.Constant):
+            self._put("constant", shape.encode())
+            return [node.value]
+        if isinstance(node, cp.Constraint):
+            data = list(node.get_data() or [])
+            if data and isinstance(data[-1], int) and data[-1] == node.id:
+                data = data[:-1]  # CVXPY's constraint data ends with the id
+            self._put("constraint", kind.encode())
+            return [data, list(node.args)]
+        self._put("expression", f"{kind}{shape}".encode())
+        return [node.get_data(), list(node.args)]
+
+
+def _attributes(leaf) -> dict:
+    """A leaf's CVXPY attributes (nonneg, symmetric, bounds, ...) that are set."""
+    attributes = getattr(leaf, "attributes", {}) or {}
+    return {k: v for k, v in attributes.items() if v is not None and v is not False}
+
+
 # ------------------------------------------------------------------- CSV I/O
 
 
@@ -735,7 +1070,7 @@ def _line(cells: list[str]) -> bytes:
 def _frame(columns: list[str], rows: list[list[str]]) -> pd.DataFrame:
     """Parse rows of cells exactly as a resumed file is parsed, so both paths agree."""
     text = b"".join([_line(columns), *(_line(r) for r in rows)]).decode("utf-8")
-    text_columns = {"status": str, "error": str, "solver": str}
+    text_columns = {"status": str, "error": str, "solver": str, "note": str}
     frame = pd.read_csv(io.StringIO(text), keep_default_na=False, na_values=[""], dtype=text_columns)
     for col in text_columns:
         frame[col] = frame[col].fillna("")
@@ -744,24 +1079,80 @@ def _frame(columns: list[str], rows: list[list[str]]) -> pd.DataFrame:
 
 
 class _CsvAppender:
-    """Append whole CSV lines with one ``os.write`` each, fsync-ed; resume from what is there."""
+    """Append whole CSV lines with one ``os.write`` each, fsync-ed; resume from what is there.
 
-    def __init__(self, path: Path, columns: list[str], n_keys: int):
+    The file's columns are the sweep's columns and, last, :data:`FINGERPRINT_COLUMN`.
+    """
+
+    def __init__(self, path: Path):
         self.path = path
-        self.columns = columns
-        self.n_keys = n_keys
+        self.columns: list[str] = []
         self.fd: int | None = None
-        if path.exists() and path.is_dir():
+        self._check_writable()
+
+    @classmethod
+    def for_path(cls, out: str | os.PathLike | None) -> _CsvAppender | None:
+        """An appender for ``out`` (None for None), checked before anything is built or solved.
+
+        Raises
+        ------
+        InvalidInputError
+            Naming ``out``: not a path, a directory, a missing or unwritable
+            directory, or a file that cannot be opened for appending.
+        """
+        if out is None:
+            return None
+        try:
+            path = Path(out)
+        except TypeError:
+            raise InvalidInputError("out", f"expected a file path, got {out!r}") from None
+        return cls(path)
+
+    @property
+    def parent(self) -> Path:
+        return self.path.parent if str(self.path.parent) else Path(".")
+
+    def _check_writable(self) -> None:
+        path, parent = self.path, self.parent
+        if path.is_dir():
             raise InvalidInputError("out", f"{path} is a directory, expected a CSV file path")
-        parent = path.parent if str(path.parent) else Path(".")
         if not parent.exists():
             raise InvalidInputError("out", f"directory {parent} does not exist")
+        if not parent.is_dir():
+            raise InvalidInputError("out", f"{parent} is not a directory")
+        try:
+            if path.exists():
+                os.close(os.open(path, os.O_WRONLY | os.O_APPEND))
+            else:  # what existing() will do: create a file in the directory
+                fd, probe = tempfile.mkstemp(dir=parent, prefix=f".{path.name}.", suffix=".tmp")
+                os.close(fd)
+                os.unlink(probe)
+        except OSError as exc:
+            reason = (exc.strerror or str(exc) or type(exc).__name__).splitlines()[0]
+            what = (f"file {path} is not writable (opening it to append failed: {reason})" if path.exists() else
+                    f"directory {parent} is not writable (creating a file there failed: {reason})")
+            raise InvalidInputError("out", f"{what}; choose another path") from None
 
-    def existing(self) -> dict[tuple, list[str]]:
+    def existing(self, columns: list[str], n_keys: int) -> dict[tuple, list[str]]:
+        """The rows already in the file (key -> cells, fingerprint last); creates it with the header if absent.
+
+        Raises
+        ------
+        InvalidInputError
+            The file has other columns (another sweep, or no fingerprint
+            column), a malformed line, or cannot be read or written.
+        """
+        self.columns = [*columns, FINGERPRINT_COLUMN]
+        try:
+            return self._existing(n_keys)
+        except OSError as exc:
+            raise InvalidInputError("out", f"cannot use {self.path}: {exc.strerror or exc}") from None
+
+    def _existing(self, n_keys: int) -> dict[tuple, list[str]]:
         header = _line(self.columns)
         if not self.path.exists() or self.path.stat().st_size == 0:
             # Create with the header by write-then-rename: the file never exists half-written.
-            fd, tmp = tempfile.mkstemp(dir=self.path.parent if str(self.path.parent) else ".", suffix=".tmp")
+            fd, tmp = tempfile.mkstemp(dir=self.parent, prefix=f".{self.path.name}.", suffix=".tmp")
             try:
                 os.write(fd, header)
                 os.fsync(fd)
@@ -785,6 +1176,10 @@ class _CsvAppender:
         except StopIteration:
             found = []
         if found != self.columns:
+            if found and FINGERPRINT_COLUMN not in found:
+                raise InvalidInputError(
+                    "out", f"{self.path} has no {FINGERPRINT_COLUMN!r} column (written by an older mi_cvx), so "
+                    "its rows cannot be matched to this problem; use another file or delete it")
             raise InvalidInputError(
                 "out", f"{self.path} holds another sweep (columns {found}); expected {self.columns}. "
                 "Use a new file name.")
@@ -793,7 +1188,7 @@ class _CsvAppender:
             if len(cells) != len(self.columns):
                 raise InvalidInputError("out", f"{self.path} line {lineno} has {len(cells)} fields, "
                                         f"expected {len(self.columns)}")
-            done[tuple(cells[: self.n_keys])] = cells
+            done[tuple(cells[:n_keys])] = cells
         self._open()
         return done
 

@@ -1,4 +1,4 @@
-"""Budget sweeps: equal to individual solves and to the oracle; parallel, Dask, resume."""
+"""Budget sweeps: equal to individual solves and to the oracle; parallel, Dask, resume, fingerprints."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ import pytest
 
 import mi_cvx
 from mi_cvx import InvalidInputError, oracles
-from mi_cvx.sweep import RESULT_COLUMNS, sweep_grid
+from mi_cvx.sweep import RESULT_COLUMNS, problem_fingerprint, sweep_grid
 
 BUDGETS = [0.0, 0.15, 0.4, 0.7, 1.0, 1.3]
 
@@ -389,3 +389,322 @@ def test_grid_over_problem_parameters():
     assert noise.value == 1.0
     with pytest.raises(InvalidInputError, match="noise"):
         mi_cvx.sweep(ap, [0.1], grid={"noise": [-1.0]})
+
+
+# ------------------------------------------------- resume: problem fingerprints
+
+
+def assert_scalar_oracle(frame: pd.DataFrame, signal_var: float, noise_var: float, tol: float = 1e-5):
+    """Every row is ok and matches the scalar closed form of (signal_var, noise_var)."""
+    assert frame["ok"].all()
+    exact = oracles.scalar_gaussian_mi(signal_var, noise_var, frame["budget"].to_numpy(float))
+    np.testing.assert_allclose(frame["mi"].to_numpy(float), exact, rtol=0, atol=tol)
+
+
+def test_resume_with_another_problem_is_refused(tmp_path):
+    """Issue: the file was keyed on the budget only, so another problem's rows came back with ok=True."""
+    path = tmp_path / "s.csv"
+    budgets = [0.2, 0.6]
+    first = mi_cvx.sweep(scalar_problem(), budgets, out=path)
+    assert_scalar_oracle(first, 1.0, 0.5)
+    written = path.read_bytes()
+    other = mi_cvx.gaussian_scalar(4.0, 0.5, 0.1)
+    with pytest.raises(InvalidInputError, match="another problem") as info:
+        mi_cvx.sweep(other, budgets, out=path)
+    assert info.value.argument == "out" and "fingerprint" in str(info.value) and "\n" not in str(info.value)
+    with pytest.raises(InvalidInputError, match="another problem"):  # other budgets: still no mixing
+        mi_cvx.sweep(other, [1.5], out=path)
+    assert path.read_bytes() == written  # nothing appended, nothing solved
+    # the same problem, built again with another initial budget, reuses the rows
+    solved = []
+    again = mi_cvx.sweep(mi_cvx.gaussian_scalar(1.0, 0.5, 0.9), budgets, out=path, callback=solved.append)
+    assert solved == []
+    pd.testing.assert_frame_equal(again, first)
+    # in another file, the other problem gets its own numbers
+    fresh = mi_cvx.sweep(other, budgets, out=tmp_path / "other.csv")
+    assert_scalar_oracle(fresh, 4.0, 0.5)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda ap: (ap.with_constraints(cap_first), {}), id="custom-constraints"),
+        pytest.param(lambda ap: (mi_cvx.gaussian_scalar(1.0, 0.5, 0.1, knows="x"), {}), id="knows"),
+        pytest.param(lambda ap: (ap, {"solver": "SCS"}), id="solver"),
+        pytest.param(lambda ap: (ap, {"solver_options": {"max_iter": 80}}), id="solver-options"),
+    ],
+)
+def test_resume_refuses_other_constraints_solver_and_options(tmp_path, change):
+    path = tmp_path / "s.csv"
+    mi_cvx.sweep(scalar_problem(), [0.3], out=path)
+    problem, kwargs = change(scalar_problem())
+    with pytest.raises(InvalidInputError, match="holds rows of another problem"):
+        mi_cvx.sweep(problem, [0.3], out=path, **kwargs)
+
+
+def test_out_file_records_fingerprint_and_reads_with_pandas(tmp_path):
+    path = tmp_path / "s.csv"
+    frame = mi_cvx.sweep(scalar_problem(), [0.1, 0.5], out=path)
+    on_disk = pd.read_csv(path)
+    assert list(on_disk.columns) == [*frame.columns, "fingerprint"]
+    expected = problem_fingerprint(scalar_problem(), exclude=("budget",))
+    assert on_disk["fingerprint"].tolist() == [expected] * 2
+    np.testing.assert_allclose(on_disk["mi"], frame["mi"], rtol=0, atol=0)
+    assert_scalar_oracle(frame, 1.0, 0.5)
+
+
+def test_file_without_fingerprint_column_is_refused(tmp_path):
+    """A file written before fingerprints existed cannot be matched to a problem: refuse, do not guess."""
+    path = tmp_path / "old.csv"
+    mi_cvx.sweep(scalar_problem(), [0.1], out=path)
+    old = pd.read_csv(path).drop(columns=["fingerprint"])
+    old.to_csv(path, index=False)
+    with pytest.raises(InvalidInputError, match="no 'fingerprint' column"):
+        mi_cvx.sweep(scalar_problem(), [0.1], out=path)
+
+
+def test_fingerprint_equal_for_equal_problems_and_differs_with_data(rng):
+    fp = problem_fingerprint
+    assert fp(mi_cvx.gaussian_scalar(1.0, 0.5, 0.1)) == fp(mi_cvx.gaussian_scalar(1.0, 0.5, 0.7))
+    assert fp(mi_cvx.gaussian_scalar(1.0, 0.5, 0.1)) != fp(mi_cvx.gaussian_scalar(1.0, 0.25, 0.1))
+    A = rng.normal(size=(3, 3))
+    B = A.copy()
+    B[1, 2] += 1e-12
+    assert fp(mi_cvx.gaussian_vector(A, 1.0)) == fp(mi_cvx.gaussian_vector(A.copy(), 2.0))
+    assert fp(mi_cvx.gaussian_vector(A, 1.0)) != fp(mi_cvx.gaussian_vector(B, 1.0))
+    # custom constraints count, given as a list or a function, and so does a parameter they carry
+    base = mi_cvx.gaussian_scalar(1.0, 0.5, 0.5)
+    assert fp(base.with_constraints(cap_first)) == fp(base.with_constraints(cap_first(base.variables)))
+    assert fp(base.with_constraints(cap_first)) != fp(base)
+    cap = cp.Parameter(nonneg=True, value=0.2)
+    capped = base.with_constraints(functools.partial(cap_with, cap))
+    before = fp(capped)
+    cap.value = 0.3
+    assert fp(capped) != before
+    # a parameter of the problem counts by value unless excluded (its values are then the sweep's columns)
+    p1, p2 = np.array([[0.4, 0.1], [0.1, 0.4]]), np.array([[0.3, 0.2], [0.1, 0.4]])
+    b1, b2 = mi_cvx.binary_channel(p1, 0.1), mi_cvx.binary_channel(p2, 0.2)
+    assert fp(b1) != fp(b2)
+    assert fp(b1, exclude=("budget", "p_xy")) == fp(b2, exclude=("budget", "p_xy"))
+
+
+FINGERPRINT_SCRIPT = textwrap.dedent(
+    """
+    import numpy as np
+    import mi_cvx
+    from mi_cvx.sweep import problem_fingerprint
+    base = mi_cvx.gaussian_scalar(1.0, 0.5, 0.5)
+    print(problem_fingerprint(base))
+    print(problem_fingerprint(base.with_constraints([base.variables["attack_cov"][0, 0] <= 0.2]), "SCS",
+                              {"eps": 1e-9}))
+    print(problem_fingerprint(mi_cvx.binary_channel(np.array([[0.4, 0.1], [0.1, 0.4]]), 0.1)))
+    """
+)
+
+
+def test_fingerprint_is_stable_across_processes():
+    """Built in another interpreter (other CVXPY ids, other hash seed), the fingerprints are the same."""
+    env = {**os.environ, "PYTHONHASHSEED": "12345"}
+    out = subprocess.run([sys.executable, "-c", FINGERPRINT_SCRIPT], capture_output=True, text=True, check=True,
+                         env=env).stdout.split()
+    cp.Variable(7)  # move this process's id counter
+    base = mi_cvx.gaussian_scalar(1.0, 0.5, 0.5)
+    here = [
+        problem_fingerprint(base),
+        problem_fingerprint(base.with_constraints([base.variables["attack_cov"][0, 0] <= 0.2]), "SCS",
+                            {"eps": 1e-9}),
+        problem_fingerprint(mi_cvx.binary_channel(np.array([[0.4, 0.1], [0.1, 0.4]]), 0.1)),
+    ]
+    assert out == here
+    assert len(set(here)) == 3
+
+
+def test_parameter_grid_resume_reuses_rows_of_the_same_problem(tmp_path):
+    """With a grid over a problem parameter the rows are keyed by its value; the fingerprint leaves it out."""
+    path = tmp_path / "binary.csv"
+    sources = [np.array([[0.4, 0.1], [0.1, 0.4]]), np.array([[0.3, 0.2], [0.1, 0.4]])]
+    budgets = [0.0, 0.1]
+    frame = mi_cvx.sweep(mi_cvx.binary_channel(sources[0], 0.1), budgets, grid={"p_xy": sources}, out=path)
+    solved = []
+    # the same problem built at the second source, swept there without a grid: all rows come from the file
+    again = mi_cvx.sweep(mi_cvx.binary_channel(sources[1], 0.0), budgets, out=path, callback=solved.append)
+    assert solved == []
+    pd.testing.assert_frame_equal(again.reset_index(drop=True), frame.iloc[2:].reset_index(drop=True),
+                                  check_dtype=False)  # a column can be int in a part, float in the whole
+    for row in again.itertuples():
+        assert row.ok and row.mi == pytest.approx(oracles.binary_oracle(sources[1], row.budget).mi, abs=1e-6)
+    with pytest.raises(InvalidInputError, match="another problem"):
+        mi_cvx.sweep(mi_cvx.binary_channel(sources[0], 0.1, formulation="transport"), budgets,
+                     grid={"p_xy": sources}, out=path)
+
+
+def test_sweep_grid_resume_checks_each_point(tmp_path):
+    path = tmp_path / "grid.csv"
+    budgets = [0.1, 0.4]
+    frame = sweep_grid(scalar_factory, {"signal_var": [0.5, 1.0]}, budgets, fixed={"noise_var": 0.1}, out=path)
+    for sv in (0.5, 1.0):
+        assert_scalar_oracle(frame[frame["signal_var"] == sv], sv, 0.1)
+    on_disk = pd.read_csv(path)
+    assert on_disk["fingerprint"].nunique() == 2  # one problem per grid point
+    # another fixed argument is another problem at the same grid points
+    with pytest.raises(InvalidInputError, match="another problem at signal_var=0.5"):
+        sweep_grid(scalar_factory, {"signal_var": [0.5, 1.0]}, budgets, fixed={"noise_var": 0.2}, out=path)
+    with pytest.raises(InvalidInputError, match="another problem"):
+        sweep_grid(scalar_factory, {"signal_var": [1.0]}, budgets, fixed={"noise_var": 0.1}, out=path,
+                   solver="SCS")
+    # the same sweep, extended: the old points come from the file, only the new one is solved
+    solved = []
+    more = sweep_grid(scalar_factory, {"signal_var": [1.0, 2.0]}, budgets, fixed={"noise_var": 0.1}, out=path,
+                      callback=solved.append)
+    assert [(r["signal_var"], r["budget"]) for r in solved] == [(2.0, 0.1), (2.0, 0.4)]
+    for sv in (1.0, 2.0):
+        assert_scalar_oracle(more[more["signal_var"] == sv], sv, 0.1)
+    pd.testing.assert_frame_equal(more.iloc[:2].reset_index(drop=True), frame.iloc[2:].reset_index(drop=True),
+                                  check_dtype=False)
+
+
+def test_sweep_grid_parallel_rows_carry_the_points_fingerprints(tmp_path):
+    """Workers fingerprint the problems they build; a serial resume agrees with them."""
+    path = tmp_path / "grid.csv"
+    grid = {"signal_var": [0.5, 1.0]}
+    sweep_grid(scalar_factory, grid, [0.1, 0.4], fixed={"noise_var": 0.1}, out=path, n_jobs=2, chunk_size=1)
+    on_disk = pd.read_csv(path)
+    for sv, fingerprint in zip(on_disk["signal_var"], on_disk["fingerprint"], strict=True):
+        assert fingerprint == problem_fingerprint(scalar_factory(sv, 0.1, 0.1), exclude=("budget", "signal_var"))
+    solved = []
+    frame = sweep_grid(scalar_factory, grid, [0.1, 0.4], fixed={"noise_var": 0.1}, out=path, callback=solved.append)
+    assert solved == []
+    for sv in (0.5, 1.0):
+        assert_scalar_oracle(frame[frame["signal_var"] == sv], sv, 0.1)
+
+
+# ------------------------------------------------------------ bad out paths
+
+
+def refuse_solves(monkeypatch):
+    def solve(self, *args, **kwargs):  # pragma: no cover - must not run
+        raise AssertionError("solved before the out path was checked")
+
+    monkeypatch.setattr(mi_cvx.AttackProblem, "solve", solve)
+
+
+@pytest.mark.parametrize("run", ["sweep", "sweep_grid"])
+def test_out_in_unwritable_directory_is_a_typed_error_before_solving(tmp_path, monkeypatch, run):
+    """Issue: out="/proc/x.csv" raised FileNotFoundError naming a temporary file."""
+    if not os.path.isdir("/proc"):
+        pytest.skip("no /proc")
+    refuse_solves(monkeypatch)
+    calls = {
+        "sweep": lambda out: mi_cvx.sweep(scalar_problem(), [0.1], out=out),
+        "sweep_grid": lambda out: sweep_grid(scalar_factory, {"signal_var": [1.0]}, [0.1],
+                                             fixed={"noise_var": 0.1}, out=out),
+    }[run]
+    with pytest.raises(InvalidInputError, match=r"directory /proc is not writable") as info:
+        calls("/proc/x.csv")
+    assert info.value.argument == "out" and "\n" not in str(info.value) and ".tmp" not in str(info.value)
+    with pytest.raises(InvalidInputError, match="does not exist") as info:
+        calls(tmp_path / "missing" / "x.csv")
+    assert info.value.argument == "out"
+    (tmp_path / "plain").write_text("")
+    with pytest.raises(InvalidInputError, match="not a directory"):
+        calls(tmp_path / "plain" / "x.csv")
+    assert not list(tmp_path.glob("**/*.tmp"))
+
+
+# ---------------------------------------------------------- sweep_grid keys
+
+
+def test_sweep_grid_unknown_key_names_it_and_the_valid_ones(monkeypatch):
+    """Issue: sweep_grid(f, {"bogus": [1]}, ...) raised TypeError from the factory call."""
+    refuse_solves(monkeypatch)
+    with pytest.raises(InvalidInputError, match="'bogus'") as info:
+        sweep_grid(scalar_factory, {"bogus": [1]}, [0.1])
+    assert info.value.argument == "grid"
+    assert "signal_var, noise_var" in str(info.value)
+    with pytest.raises(InvalidInputError, match="'bogus'") as info:
+        sweep_grid(scalar_factory, {"signal_var": [1.0]}, [0.1], fixed={"noise_var": 0.1, "bogus": 2})
+    assert info.value.argument == "fixed"
+    with pytest.raises(InvalidInputError, match="signal_var, noise_var, knows"):  # through @rebuildable
+        sweep_grid(mi_cvx.gaussian_scalar, {"bogus": [1]}, [0.1])
+    with pytest.raises(InvalidInputError, match="noise_var"):  # a required argument left out
+        sweep_grid(scalar_factory, {"signal_var": [1.0]}, [0.1])
+
+
+# ------------------------------------------------------- default solve chain
+
+
+def spy_on_solve(monkeypatch) -> list:
+    """Record (solver argument, result) of every AttackProblem.solve; mark the results' solver and note."""
+    calls = []
+    inside = []
+    original = mi_cvx.AttackProblem.solve
+    original_pick = mi_cvx.solvers.default_solver
+
+    def solve(self, solver=None, **kwargs):
+        inside.append(True)
+        try:
+            result = original(self, solver, **kwargs)
+        finally:
+            inside.pop()
+        result.solver = f"{result.solver}-seen"  # the row must report what the solve reports
+        result.note = f"note {len(calls)}"
+        calls.append((solver, kwargs, result))
+        return result
+
+    def no_up_front_pick(*args, **kwargs):
+        assert inside, "a sweep picked a single default solver up front"
+        return original_pick(*args, **kwargs)
+
+    monkeypatch.setattr(mi_cvx.AttackProblem, "solve", solve)
+    monkeypatch.setattr(mi_cvx.solvers, "default_solver", no_up_front_pick)
+    return calls
+
+
+def test_default_sweep_uses_the_default_chain_and_reports_its_backend(monkeypatch):
+    calls = spy_on_solve(monkeypatch)
+    frame = mi_cvx.sweep(scalar_problem(), [0.1, 0.5])
+    assert [(solver, kwargs["raise_on_failure"]) for solver, kwargs, _ in calls] == [(None, False)] * 2
+    assert frame["solver"].tolist() == [result.solver for *_, result in calls]
+    assert frame["note"].tolist() == ["note 0", "note 1"]
+    assert_scalar_oracle(frame, 1.0, 0.5)
+    calls.clear()
+    grid = sweep_grid(scalar_factory, {"signal_var": [0.5]}, [0.2], fixed={"noise_var": 0.1})
+    assert [solver for solver, *_ in calls] == [None]
+    assert grid["solver"].tolist() == [calls[0][2].solver] and grid["note"].tolist() == ["note 0"]
+    calls.clear()
+    named = mi_cvx.sweep(scalar_problem(), [0.3], solver="clarabel")
+    assert [solver for solver, *_ in calls] == ["CLARABEL"]
+    assert named["solver"].tolist() == ["CLARABEL-seen"]
+
+
+def test_default_sweep_solver_column_in_parallel():
+    """Workers run the default chain too; each row names the backend that produced it."""
+    budgets = [0.1, 0.5]
+    serial = mi_cvx.sweep(scalar_problem(), budgets)
+    parallel = mi_cvx.sweep(scalar_problem(), budgets, n_jobs=2, chunk_size=1)
+    singles = []
+    for budget in budgets:
+        ap = scalar_problem()
+        ap.parameters["budget"].value = budget
+        singles.append(ap.solve())
+    assert serial["solver"].tolist() == [r.solver for r in singles] == parallel["solver"].tolist()
+    assert serial["note"].tolist() == [r.note for r in singles] == parallel["note"].tolist()
+    assert_scalar_oracle(parallel, 1.0, 0.5)
+
+
+# -------------------------------------------------------------- bad budgets
+
+
+@pytest.mark.parametrize(
+    "budgets",
+    [[0.1, float("nan")], np.array([0.2, np.nan]), [0.1, -0.5], [-1e-12], [0.1, float("inf")]],
+    ids=["nan", "numpy-nan", "negative", "tiny-negative", "inf"],
+)
+def test_nan_or_negative_budget_is_refused_naming_budgets(monkeypatch, budgets):
+    refuse_solves(monkeypatch)
+    with pytest.raises(InvalidInputError) as info:
+        mi_cvx.sweep(scalar_problem(), budgets)
+    assert info.value.argument == "budgets"
+    with pytest.raises(InvalidInputError) as info:
+        sweep_grid(scalar_factory, {"signal_var": [1.0]}, budgets, fixed={"noise_var": 0.1})
+    assert info.value.argument == "budgets"
