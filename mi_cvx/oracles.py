@@ -10,6 +10,8 @@ Gaussian oracles (MATH.md sections 1-3)
 * :func:`falling_bar` -- Algorithm 1 (reverse water-filling), exact breakpoint search.
 * :func:`isotropic_gaussian` -- the structured exact path for ``X = A Y + N`` with
   ``N ~ N(0, noise_var I)`` and any signal covariance.
+* :func:`structured_gaussian` -- the same for any noise covariance that commutes with
+  ``A signal_cov A^T`` (per-channel noise, MATH.md section 7); :func:`noise_commutes` tests it.
 
 Subset attacks (MATH.md section 6)
 ----------------------------------
@@ -20,6 +22,7 @@ Discrete attacks (MATH.md sections 4-5)
 * :func:`binary_oracle` -- Theorem 3.3's problem exactly, as a 1-d total-variation problem.
 * :func:`binary_zero_threshold` -- the budget ``D0`` where the information first reaches zero.
 * :func:`rate_distortion_hamming` -- ``R(D)`` of a k-ary source with Hamming distortion (``X = Y``).
+* :func:`rate_distortion_channel` -- its optimal test channel ``P(xh | x)`` and dual (Erokhin).
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ import scipy.optimize
 
 from . import validate as _v
 from .errors import InvalidInputError
+from .info import entropy as info_entropy
 
 # ---------------------------------------------------------------- section 1
 
@@ -101,18 +105,19 @@ def scalar_gaussian_mi(signal_var, noise_var, budget):
     return float(out) if out.ndim == 0 else out
 
 
-def _scalar_gains(sy2, sn2: float, d):
-    """Vectorised gains of Theorem 3.1: ``(signal_gain, noise_gain, extra_noise_var)``."""
-    sy2, d = np.broadcast_arrays(np.asarray(sy2, dtype=float), np.asarray(d, dtype=float))
+def _scalar_gains(sy2, sn2, d):
+    """Vectorised gains of Theorem 3.1: ``(signal_gain, noise_gain, extra_noise_var)``; broadcasts ``sn2`` too."""
+    sy2, sn2, d = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (sy2, sn2, d)))
     sy, sn = np.sqrt(sy2), np.sqrt(sn2)
     theta = np.arctan2(sy, sn) - np.arcsin(np.sqrt(np.clip(d / (sy2 + sn2), 0.0, 1.0)))
     u, v = np.sqrt(d) * np.cos(theta), np.sqrt(d) * np.sin(theta)
     full = d >= sy2
     sig = np.where(full, -1.0, -u / sy)
-    if sn2 > 0:
-        noise, extra = np.where(full, 0.0, v / sn), np.zeros_like(d)
-    else:  # nothing to amplify: the same power goes into independent noise
-        noise, extra = np.zeros_like(d), np.where(full, 0.0, v * v)
+    noisy = sn2 > 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        noise = np.where(full | ~noisy, 0.0, v / sn)
+    # nothing to amplify on a noiseless channel: the same power goes into independent noise
+    extra = np.where(full | noisy, 0.0, v * v)
     return sig, noise, extra
 
 
@@ -181,7 +186,9 @@ def falling_bar(eigenvalues, budget) -> FallingBarResult:
         return FallingBarResult(0.0, np.zeros_like(lam), float("inf"), float("inf"))
     order = np.argsort(-lam, kind="stable")
     srt = lam[order]
-    tail = total - np.cumsum(srt)  # tail[k-1] = sum_{i>k} lam_i  (k = 1..r)
+    # tail[k-1] = sum_{i>k} lam_i (k = 1..r), summed from the small end: exactly 0 for k = r
+    # (total - cumsum would leave rounding there, wrong for budgets below total's last digit)
+    tail = np.concatenate([np.cumsum(srt[::-1])[::-1][1:], [0.0]])
     k = np.arange(1, srt.size + 1)
     mu = (d - tail) / k
     nxt = np.append(srt[1:], 0.0)
@@ -199,23 +206,26 @@ def falling_bar(eigenvalues, budget) -> FallingBarResult:
 
 @dataclass(frozen=True)
 class IsotropicGaussianSolution:
-    """Exact optimum for ``X = A Y + N``, ``N ~ N(0, noise_var I)`` (MATH.md section 3).
+    """Exact optimum for ``X = A Y + N`` when the problem splits into channels (MATH.md sections 3 and 7).
 
     Attributes
     ----------
     mi : float
         Optimal ``I(Y; Z)`` in nats.
     allocation : ndarray
-        Budget ``D_i`` per principal channel (singular values of
-        ``A signal_cov^(1/2)``, descending).
+        Budget ``D_i`` per principal channel (the eigenvectors of
+        ``A signal_cov A^T`` that carry signal, by descending signal power).
     channel_power : ndarray
-        Signal power ``b_i^2`` of each channel.
+        Signal power ``r_i`` (``b_i^2``) of each channel.
     dual : float
         ``-dI*/dD``.
     F, G : ndarray
         Gains of the optimal attack ``Delta = F Y + G N + W``.
     W_cov : ndarray
         Covariance of the independent part ``W``.
+    channel_noise : ndarray or None
+        Noise power ``s_i`` of each channel (``noise_var`` for every channel of
+        :func:`isotropic_gaussian`).
     """
 
     mi: float
@@ -225,6 +235,7 @@ class IsotropicGaussianSolution:
     F: np.ndarray = field(repr=False)
     G: np.ndarray = field(repr=False)
     W_cov: np.ndarray = field(repr=False)
+    channel_noise: np.ndarray | None = field(default=None, repr=False)
 
 
 def isotropic_gaussian(A, budget, signal_cov=1.0, noise_var=0.0, *, tol: float = 1e-13) -> IsotropicGaussianSolution:
@@ -234,10 +245,9 @@ def isotropic_gaussian(A, budget, signal_cov=1.0, noise_var=0.0, *, tol: float =
     ``B = A signal_cov^(1/2)`` (the eigenvectors of ``Cov(A Y) = B B^T``) splits
     the problem into independent scalar problems (Theorem 3.1) with signal
     powers ``b_i^2`` and noise ``noise_var``, coupled only by the budget.  The
-    allocation equalises the slopes ``dI_i/dD_i = -lambda`` over the channels:
-    Brent's method on ``log lambda`` to ``tol``, each channel's ``D_i(lambda)``
-    a root found by safeguarded Newton (vectorised over the channels) to
-    machine precision.  With ``noise_var = 0`` the falling bar is used (exact).
+    allocation equalises the slopes ``dI_i/dD_i = -lambda`` over the channels
+    (see :func:`structured_gaussian`, which this is the isotropic case of).
+    With ``noise_var = 0`` the falling bar is used (exact).
 
     Parameters
     ----------
@@ -247,84 +257,332 @@ def isotropic_gaussian(A, budget, signal_cov=1.0, noise_var=0.0, *, tol: float =
         A scalar means a multiple of the identity; a matrix must be positive definite.
     noise_var : float
         Variance of each of the ``m`` independent noise components (>= 0).
+    tol : float
+        Tolerance of the 1-d search on ``log lambda``.
 
     Returns
     -------
     IsotropicGaussianSolution
     """
     A, sy, _ = _v.observation_model(A, signal_cov)
-    m, n = A.shape
     sn2 = _v.scalar("noise_var", noise_var, nonneg=True)
     d = _v.budget(budget)
-    # The channels are the eigenvectors of Cov(AY) = B B^T, B = A signal_cov^(1/2);
-    # an m x m symmetric eigensolve is cheaper than an SVD of B.
+    U, power = _signal_channels(A, sy)
+    return _split_solution(A, U, power, np.full(power.size, sn2), d, tol, noisy_frame=sn2 > 0)
+
+
+def _signal_channels(A: np.ndarray, sy: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Eigenvectors of ``Cov(A Y)`` that carry signal, by descending power, and their powers."""
+    m, n = A.shape
+    # An m x m symmetric eigensolve is cheaper than an SVD of B = A signal_cov^(1/2).
     scalar_signal = np.array_equal(sy, sy[0, 0] * np.eye(n))
     power, U = np.linalg.eigh(sy[0, 0] * (A @ A.T) if scalar_signal else A @ sy @ A.T)
     power, U = power[::-1], U[:, ::-1]
     keep = power > power.max(initial=0.0) * max(m, n) * np.finfo(float).eps * 10
-    U, power = U[:, keep], power[keep]
-    if sn2 == 0.0:
-        fb = falling_bar(power, d)
-        alloc, mi, dual = fb.allocation, fb.mi, fb.dual
-    else:
-        alloc, dual = _isotropic_allocation(power, sn2, d, tol)
-        mi = float(np.sum(scalar_gaussian_mi(power, sn2, alloc)))
-    sig_gain, noise_gain, extra = _scalar_gains(power, sn2, alloc)
-    # Rotate back: the channel signals are U^T A Y (variances b_i^2), the channel noises U^T N.
-    F = (U * sig_gain) @ (U.T @ A)
-    G = (U * noise_gain) @ U.T if sn2 > 0 else np.zeros((m, m))
+    return U[:, keep], power[keep]
+
+
+def noise_commutes(A, signal_cov=1.0, noise_cov=0.0, *, rtol: float = 1e-8) -> bool:
+    """Whether ``noise_cov`` commutes with ``R = A signal_cov A^T`` (so the exact split applies).
+
+    Parameters
+    ----------
+    A : array_like, shape (m, n)
+    signal_cov : float or array_like (n, n)
+    noise_cov : float or array_like (m, m)
+        A scalar (a multiple of the identity) always commutes.
+    rtol : float
+        Relative tolerance: ``||R SN - SN R||_F <= rtol ||R||_F ||SN||_F``.
+
+    Returns
+    -------
+    bool
+
+    Raises
+    ------
+    InvalidInputError
+        Malformed or mismatched ``A``, ``signal_cov``, ``noise_cov``.
+    """
+    A, sy, sn = _v.observation_model(A, signal_cov, noise_cov)
+    return _commutes(A @ sy @ A.T, sn, rtol)
+
+
+def _commutes(R: np.ndarray, sn: np.ndarray, rtol: float) -> bool:
+    norm_r, norm_n = np.linalg.norm(R), np.linalg.norm(sn)
+    if norm_r == 0.0 or norm_n == 0.0 or np.array_equal(sn, sn[0, 0] * np.eye(sn.shape[0])):
+        return True
+    return bool(np.linalg.norm(R @ sn - sn @ R) <= rtol * norm_r * norm_n)
+
+
+def _common_basis(R: np.ndarray, sn: np.ndarray, rtol: float):
+    """An orthonormal ``U`` diagonalising both ``R`` and ``sn`` (or None), with the two diagonals.
+
+    The eigenvectors of ``R + t sn`` for a generic ``t`` diagonalise both when
+    they commute (a shared eigenvalue of the sum only mixes directions on which
+    both are, to rounding, equal).  Three values of ``t`` are tried and the
+    basis with the smallest off-diagonal residual kept.
+    """
+    m = R.shape[0]
+    R = 0.5 * (R + R.T)
+    norm_r, norm_n = np.linalg.norm(R), np.linalg.norm(sn)
+    if norm_n == 0.0 or np.array_equal(sn, sn[0, 0] * np.eye(m)):
+        r, U = np.linalg.eigh(R)
+        return U, r, np.full(m, float(sn[0, 0]))
+    if norm_r == 0.0:
+        s, U = np.linalg.eigh(sn)
+        return U, np.zeros(m), s
+    if not _commutes(R, sn, rtol):
+        return None
+    best = None
+    for t in (0.6180339887498949, 1.3247179572447460, 2.2360679774997897):
+        _, U = np.linalg.eigh(R + (t * norm_r / norm_n) * sn)
+        rr, ss = U.T @ R @ U, U.T @ sn @ U
+        resid = max(np.linalg.norm(rr - np.diag(np.diag(rr))) / norm_r,
+                    np.linalg.norm(ss - np.diag(np.diag(ss))) / norm_n)
+        if best is None or resid < best[0]:
+            best = (resid, U, np.diag(rr).copy(), np.diag(ss).copy())
+    resid, U, r, s = best
+    if resid > max(np.sqrt(rtol), 1e3 * m * np.finfo(float).eps):
+        return None
+    return U, r, s
+
+
+def structured_gaussian(A, budget, signal_cov=1.0, noise_cov=0.0, *, tol: float = 1e-13,
+                        rtol: float = 1e-8) -> IsotropicGaussianSolution:
+    """Exact optimal attack on ``X = A Y + N`` when ``noise_cov`` commutes with ``R = A signal_cov A^T``.
+
+    In a common eigenbasis ``U`` of ``R`` and ``noise_cov`` (eigenvalues ``r_i``
+    and ``s_i``) the channels ``U_i^T X = U_i^T A Y + U_i^T N`` are independent
+    scalar problems of MATH.md section 1 with signal power ``r_i`` and noise
+    ``s_i``, coupled only by the budget (MATH.md sections 3 and 7):
+
+        I* = min { sum_i g(r_i, s_i, D_i) : D_i >= 0, sum D_i <= D }.
+
+    The split equalises the slopes ``-dg/dD_i = lambda`` over the active
+    channels: Brent's method on ``log lambda``, each channel's ``D_i(lambda)``
+    a safeguarded Newton root in the smaller of the two angles of the closed
+    form (accurate at both ends: tiny budgets and budgets within rounding of
+    the zero-information threshold ``trace(R)``); noiseless channels in closed
+    form (``D_i = min(r_i, 1 / (2 lambda))``); all noiseless is the falling bar.
+    Channels with ``r_i = 0`` (noise only) get no budget.
+
+    Parameters
+    ----------
+    A : array_like, shape (m, n)
+    budget : float
+    signal_cov : float or array_like (n, n)
+        Positive definite; a scalar means that multiple of the identity.
+    noise_cov : float or array_like (m, m)
+        PSD, commuting with ``A signal_cov A^T``; a scalar means that multiple
+        of the identity (0: no noise).
+    tol : float
+        Tolerance of the search on ``log lambda``.
+    rtol : float
+        Relative tolerance of the commutation test (:func:`noise_commutes`).
+
+    Returns
+    -------
+    IsotropicGaussianSolution
+        ``F``, ``G``, ``W_cov`` in the original frame: ``Delta = F Y + G N + W``
+        (per channel ``Delta_i = g_sig_i (U_i^T A Y) + g_noise_i (U_i^T N) + W_i``,
+        ``W_i`` only on noiseless channels).
+
+    Raises
+    ------
+    InvalidInputError
+        Malformed inputs, or ``noise_cov`` that does not commute with ``A signal_cov A^T``.
+    """
+    A, sy, sn = _v.observation_model(A, signal_cov, noise_cov)
+    d = _v.budget(budget)
+    m, n = A.shape
+    norm_n = np.linalg.norm(sn)
+    if norm_n == 0.0 or np.array_equal(sn, sn[0, 0] * np.eye(m)):
+        U, power = _signal_channels(A, sy)  # the isotropic path, exactly
+        noise_var = float(sn[0, 0])
+        return _split_solution(A, U, power, np.full(power.size, noise_var), d, tol, noisy_frame=noise_var > 0)
+    basis = _common_basis(A @ sy @ A.T, sn, rtol)
+    if basis is None:
+        comm = np.linalg.norm((A @ sy @ A.T) @ sn - sn @ (A @ sy @ A.T))
+        raise InvalidInputError(
+            "noise_cov", f"does not commute with A signal_cov A^T (relative commutator "
+            f"{comm / (np.linalg.norm(A @ sy @ A.T) * norm_n):.3g} > rtol={rtol:g}), so the problem does not split "
+            "into independent channels; solve the SDP (mi_cvx.gaussian_vector) instead")
+    U, r, s = basis
+    eps = np.finfo(float).eps
+    r_max = float(np.max(np.abs(r), initial=0.0))
+    keep = r > r_max * max(m, n) * eps * 10
+    s = np.where(s > float(np.max(np.abs(s), initial=0.0)) * m * eps * 10, s, 0.0)
+    order = np.argsort(-r[keep], kind="stable")
+    U, r, s = U[:, keep][:, order], r[keep][order], s[keep][order]
+    return _split_solution(A, U, r, s, d, tol, noisy_frame=True)
+
+
+def _split_solution(A: np.ndarray, U: np.ndarray, power: np.ndarray, noise: np.ndarray, budget: float, tol: float,
+                    *, noisy_frame: bool) -> IsotropicGaussianSolution:
+    """Solve the channels and rotate the attack back to the original frame."""
+    m = A.shape[0]
+    alloc, mi, dual, sig, noise_gain, extra = _channel_split(power, noise, budget, tol)
+    # The channel signals are U^T A Y (variances r_i), the channel noises U^T N (variances s_i).
+    F = (U * sig) @ (U.T @ A)
+    G = (U * noise_gain) @ U.T if noisy_frame else np.zeros((m, m))
     W_cov = (U * extra) @ U.T if np.any(extra) else np.zeros((m, m))
-    return IsotropicGaussianSolution(float(mi), alloc, power, float(dual), F, G, W_cov)
+    return IsotropicGaussianSolution(float(mi), alloc, power, float(dual), F, G, W_cov, noise.copy())
 
 
-def _isotropic_allocation(power: np.ndarray, sn2: float, budget: float, tol: float):
-    """Budget split equalising ``-dI_i/dD_i = lambda`` (MATH.md section 3)."""
-    if budget >= power.sum():
-        return power.copy(), 0.0
+def _isotropic_allocation(power: np.ndarray, sn2, budget: float, tol: float = 1e-13):
+    """Budget split equalising ``-dI_i/dD_i = lambda``: ``(allocation, lambda)``; ``sn2`` scalar or per channel."""
+    noise = np.broadcast_to(np.asarray(sn2, dtype=float), power.shape).copy()
+    alloc, _, dual, _, _, _ = _channel_split(power, noise, budget, tol)
+    return alloc, dual
+
+
+def _channel_split(power: np.ndarray, noise: np.ndarray, budget: float, tol: float):
+    """The exact split over channels ``(r_i, s_i)``: ``(alloc, mi, dual, sig_gain, noise_gain, extra_var)``.
+
+    Every ``r_i > 0``.  ``sig_gain`` multiplies the channel's signal, ``noise_gain`` its
+    noise (``s_i > 0``), ``extra_var`` is the variance of independent noise (``s_i = 0``).
+    """
+    r = np.asarray(power, dtype=float)
+    s = np.asarray(noise, dtype=float)
+    zeros = np.zeros_like(r)
+    noisy = s > 0
+    total = float(r.sum())
+    if r.size == 0 or budget >= total:  # Delta = - (signal part): zero information
+        return r.copy(), 0.0, 0.0, np.full_like(r, -1.0), zeros, zeros.copy()
     if budget == 0.0:
-        return np.zeros_like(power), float("inf")
+        with np.errstate(divide="ignore"):
+            mi = float(np.sum(0.5 * np.log1p(r / s)))
+        return zeros, mi, math.inf, zeros.copy(), zeros.copy(), zeros.copy()
+    if not np.any(noisy):  # reverse water-filling, exact
+        fb = falling_bar(r, budget)
+        alloc = fb.allocation
+        return alloc, fb.mi, fb.dual, -alloc / r, zeros, alloc * (r - alloc) / r
 
-    # Work in the angle beta_i = arcsin(sqrt(D_i / R_i^2)) in (0, pi/2 - gamma_i), where
-    # -dI_i/dD_i = cot(gamma_i + beta_i) / (R_i^2 sin 2 beta_i) decreases from +inf to 0.
-    gamma = np.arctan2(np.sqrt(sn2), np.sqrt(power))
-    r2 = power + sn2
-    top = np.pi / 2 - gamma
+    # Scale so that trace(R) = 1 (lambda scales inversely), then work with the two angles of
+    # the closed form: beta_i = arcsin(sqrt(D_i / (r_i + s_i))) and psi_i = top_i - beta_i with
+    # top_i = atan2(sqrt r_i, sqrt s_i); psi_i is the channel's distance to zero information
+    # (I_i = -log cos psi_i) and -dI_i/dD_i = tan psi_i / ((r_i + s_i) sin 2 beta_i).
+    scale = total
+    rn, sn, bn = r / scale, s / scale, budget / scale
+    need = (total - budget) / scale  # the budget still missing to erase everything
+    r2 = rn + sn
+    top = np.arctan2(np.sqrt(rn), np.sqrt(sn))
+    sin_top, cos_top = np.sqrt(rn / r2), np.sqrt(sn / r2)
+    quiet = ~noisy
+    tp, rr2 = top[noisy], r2[noisy]
+    half = 0.5 * tp
+    tiny = np.finfo(float).tiny
 
-    def alloc_at(lam: float) -> np.ndarray:
-        # Root of G(beta) = log cot(gamma + beta) - log(R^2 sin 2 beta) - log(lam), which
-        # decreases from +inf to -inf: safeguarded Newton, vectorised over the channels.
-        lo, hi = np.zeros_like(power), top.copy()
-        beta = 0.5 * hi
-        log_lam = np.log(lam)
-        for _ in range(100):
-            phi = gamma + beta
-            g = np.log(np.cos(phi) / np.sin(phi)) - np.log(r2 * np.sin(2 * beta)) - log_lam
-            lo = np.where(g > 0, beta, lo)
-            hi = np.where(g > 0, hi, beta)
-            dg = -2.0 / np.sin(2 * phi) - 2.0 / np.tan(2 * beta)
-            step = beta - g / dg
-            # Newton where it stays in the bracket (the bracket's ends include the current
-            # point, so a converged channel keeps its tiny step), bisection elsewhere.
-            new = np.where((step >= lo) & (step <= hi), step, 0.5 * (lo + hi))
-            done = np.all(np.abs(new - beta) <= 8 * np.finfo(float).eps * top)
-            beta = new
+    def angles(log_lam: float) -> tuple[np.ndarray, np.ndarray]:
+        with np.errstate(all="ignore"):  # infinities at the ends of the brackets are expected
+            return _angles(log_lam)
+
+    def _angles(log_lam: float) -> tuple[np.ndarray, np.ndarray]:
+        beta, psi = np.empty_like(rn), np.empty_like(rn)
+        if np.any(quiet):  # D = min(r, 1 / (2 lambda)): sin^2 beta = 1 / (2 lambda r)
+            root = np.sqrt(np.maximum(2.0 * np.exp(log_lam) * rn[quiet] - 1.0, 0.0))
+            beta[quiet], psi[quiet] = np.arctan2(1.0, root), np.arctan2(root, 1.0)
+        # Root of log tan psi - log(r2 sin 2 beta) = log lambda, in the smaller angle x (psi when
+        # the root lies past the midpoint, beta otherwise), by safeguarded Newton on log x.
+        side = np.log(np.tan(half)) - np.log(rr2 * np.sin(tp)) - log_lam > 0  # True: solve in psi
+        sign = np.where(side, 1.0, -1.0)
+        guess = np.where(side, np.exp(log_lam) * rr2 * np.sin(2 * tp),
+                         np.sqrt(rn[noisy] / sn[noisy]) * np.exp(-log_lam) / (2.0 * rr2))
+        hi = np.log(half)
+        lo = np.full_like(hi, -745.0)
+        u = np.clip(np.log(np.clip(guess, tiny, None)), lo, hi)
+        for _ in range(200):
+            x = np.exp(u)
+            b, p = np.where(side, tp - x, x), np.where(side, x, tp - x)
+            f = sign * (np.log(np.tan(p)) - np.log(rr2 * np.sin(2 * b)) - log_lam)
+            df = x * (2.0 / np.sin(2 * p) + 2.0 / np.tan(2 * b))
+            step = u - f / df
+            below = f < 0
+            lo, hi = np.where(below, u, lo), np.where(below, hi, u)
+            new = np.where(np.isfinite(step) & (step >= lo) & (step <= hi), step, 0.5 * (lo + hi))
+            done = bool(np.all(np.abs(new - u) <= 4 * np.finfo(float).eps * np.maximum(1.0, np.abs(u))))
+            u = new
             if done:
                 break
-        return r2 * np.sin(beta) ** 2
+        x = np.exp(u)
+        beta[noisy], psi[noisy] = np.where(side, tp - x, x), np.where(side, x, tp - x)
+        return beta, psi
 
-    # The total allocation decreases in lambda: bracket log(lambda), then Brent.
-    def excess(log_lam: float) -> float:
-        return float(alloc_at(np.exp(log_lam)).sum()) - budget
+    def deficits(beta: np.ndarray, psi: np.ndarray) -> np.ndarray:
+        # r - D = r2 (sin top - sin beta)(sin top + sin beta), without cancellation
+        return r2 * 2.0 * np.sin(0.5 * psi) * (cos_top * np.cos(0.5 * psi) + sin_top * np.sin(0.5 * psi)) \
+            * (sin_top + np.sin(beta))
 
-    lo, hi = -1.0, 1.0
-    while excess(hi) > 0:
-        lo, hi = hi, 2.0 * hi + 1.0
-    while excess(lo) < 0:
-        lo, hi = 2.0 * lo - 1.0, lo
-    lam = float(np.exp(scipy.optimize.brentq(excess, lo, hi, xtol=tol, rtol=4 * np.finfo(float).eps)))
-    alloc = alloc_at(lam)
-    alloc *= budget / alloc.sum()  # spend the budget exactly (a relative change of order tol)
-    return alloc, float(lam)
+    use_deficit = need < bn  # near the threshold, match the (small) missing budget instead
+
+    def excess(log_lam: float) -> float:  # increasing in log lambda
+        beta, psi = angles(log_lam)
+        if use_deficit:
+            return float(deficits(beta, psi).sum()) - need
+        return bn - float(np.sum(r2 * np.sin(beta) ** 2))
+
+    # Bracket log lambda (bounded: 12 doublings reach |log lambda| ~ 4000, far beyond any double).
+    start = math.log(r.size / (2.0 * bn))
+    lo = hi = start
+    f_lo = f_hi = excess(start)
+    step = 1.0
+    for _ in range(12):
+        if f_lo < 0:
+            break
+        hi, f_hi, lo = lo, f_lo, lo - step
+        f_lo, step = excess(lo), 2.0 * step
+    step = 1.0
+    for _ in range(12):
+        if f_hi > 0:
+            break
+        lo, f_lo, hi = hi, f_hi, hi + step
+        f_hi, step = excess(hi), 2.0 * step
+    if f_lo >= 0:  # within rounding of lambda = 0: the closest allocation
+        log_lam = ends = lo
+    elif f_hi <= 0:
+        log_lam = ends = hi
+    else:
+        log_lam = scipy.optimize.brentq(excess, lo, hi, xtol=tol, rtol=4 * np.finfo(float).eps, maxiter=500)
+        ends = None
+    # The root lies within Brent's final bracket, +-2 (xtol + rtol |x|) around log_lam.  Across it the
+    # split may jump (a noiseless channel switches on at lambda = 1 / (2 r_i), faster than one ulp of
+    # lambda can resolve when the budget is within rounding of trace R): interpolate between the two
+    # ends, on the budget scale that is matched (deficits near the threshold, allocations otherwise).
+    width = 2.0 * (tol + 4 * np.finfo(float).eps * abs(log_lam))
+    sides = (ends, ends) if ends is not None else (log_lam - width, log_lam + width)
+    (b1, p1), (b2, p2) = angles(sides[0]), angles(sides[1])
+    g1, g2 = deficits(b1, p1), deficits(b2, p2)
+    a1, a2 = r2 * np.sin(b1) ** 2, r2 * np.sin(b2) ** 2
+    t1, t2, target = (g1.sum(), g2.sum(), need) if use_deficit else (a1.sum(), a2.sum(), bn)
+    frac = min(max((target - t1) / (t2 - t1), 0.0), 1.0) if t2 != t1 else 0.0
+    gap, alloc = g1 + frac * (g2 - g1), a1 + frac * (a2 - a1)
+    beta, psi = b1 + frac * (b2 - b1), p1 + frac * (p2 - p1)
+    if use_deficit:
+        if gap.sum() > 0 and abs(need / gap.sum() - 1.0) < 1e-6:
+            gap *= need / gap.sum()  # spend the budget exactly (a relative change of order tol)
+        alloc = np.clip(rn - gap, 0.0, rn)
+    else:
+        if abs(bn / alloc.sum() - 1.0) < 1e-6:
+            alloc *= bn / alloc.sum()
+        alloc = np.minimum(alloc, rn)
+        gap = np.maximum(rn - alloc, 0.0)
+    if np.any(quiet):  # noiseless channels: the angles of the interpolated split, exactly
+        beta[quiet] = np.arctan2(np.sqrt(alloc[quiet]), np.sqrt(gap[quiet]))
+        psi[quiet] = np.arctan2(np.sqrt(gap[quiet]), np.sqrt(alloc[quiet]))
+    sin_psi = np.sin(psi)
+    # I_i = -log cos psi_i: from sin psi when psi is small (tiny information), else from
+    # cos(top - beta) = cos top cos beta + sin top sin beta (no cancellation when beta is tiny)
+    with np.errstate(divide="ignore"):
+        mi_i = np.where(psi < np.pi / 4, -0.5 * np.log1p(-np.minimum(sin_psi * sin_psi, 0.5)),
+                        -np.log(cos_top * np.cos(beta) + sin_top * np.sin(beta)))
+    mi = float(np.sum(mi_i))
+    root_d = np.sqrt(r2) * np.sin(beta)  # sqrt(D), normalised
+    u_part, v_part = root_d * np.cos(psi), root_d * sin_psi
+    sig = -u_part / np.sqrt(rn)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        noise_gain = np.where(noisy, v_part / np.sqrt(sn), 0.0)
+    extra = np.where(noisy, 0.0, v_part * v_part * scale)
+    return alloc * scale, max(mi, 0.0), math.exp(log_lam) / scale, sig, noise_gain, extra
 
 
 # ---- section 6 (subset attacks)
@@ -454,23 +712,32 @@ def subset_mi(signal_cov, noise_cov, subset, A=None) -> float:
 # ---- sections 4-5 (discrete)
 
 
-def _logit(t: float) -> float:
-    """``log(t / (1 - t))`` with the limits ``-inf`` at 0 and ``+inf`` at 1."""
-    if t <= 0.0:
-        return -math.inf
-    if t >= 1.0:
-        return math.inf
-    return math.log(t) - math.log1p(-t)
+def _bernoulli_kl(t: float, m: float, t_c: float | None = None, m_c: float | None = None) -> float:
+    """``D(Bernoulli(t) || Bernoulli(m))`` in nats (0 log 0 = 0; 0 when ``t == m``).
 
-
-def _bernoulli_kl(t: float, m: float) -> float:
-    """``D(Bernoulli(t) || Bernoulli(m))`` in nats (0 log 0 = 0)."""
+    ``t_c`` and ``m_c`` are the complements ``1 - t`` and ``1 - m`` when they are
+    known more accurately than by subtraction (values near 1).  The divergence
+    is ``+inf`` only where ``m`` (or ``1 - m``) is 0 and ``t`` (or ``1 - t``) is not.
+    """
+    t_c = 1.0 - t if t_c is None else t_c
+    m_c = 1.0 - m if m_c is None else m_c
+    if t == m and t_c == m_c:
+        return 0.0
     out = 0.0
     if t > 0.0:
-        out += t * math.log(t / m)
-    if t < 1.0:
-        out += (1.0 - t) * math.log((1.0 - t) / (1.0 - m))
+        out += t * (math.log(t) - math.log(m)) if m > 0.0 else math.inf
+    if t_c > 0.0:
+        out += t_c * (math.log(t_c) - math.log(m_c)) if m_c > 0.0 else math.inf
     return out
+
+
+def _logit_c(t: float, t_c: float) -> float:
+    """``log(t / (1 - t))`` from ``t`` and its complement ``t_c`` (limits ``-inf`` and ``+inf``)."""
+    if t <= 0.0:
+        return -math.inf
+    if t_c <= 0.0:
+        return math.inf
+    return math.log(t) - math.log(t_c)
 
 
 @dataclass(frozen=True)
@@ -602,18 +869,24 @@ def binary_oracle(p_xy, budget) -> BinaryChannelSolution:
         t[lo] = t[hi] = c
         mi, dual = 0.0, 0.0
     else:
-        abar = p_lo * a_lo + p_hi * a_hi
+        def ends(s: float) -> tuple[float, float, float, float, float, float]:
+            # t_y and their complements 1 - t_y, each computed directly (accurate near 0 and near 1),
+            # and tbar = sum_y p(y) t_y (strictly between t_lo and t_hi unless they are equal).
+            t_lo = min(max(a_lo + s / p_lo, 0.0), 1.0)
+            c_lo = min(max((1.0 - a_lo) - s / p_lo, 0.0), 1.0)
+            t_hi = min(max(a_hi - (d - s) / p_hi, 0.0), 1.0)
+            c_hi = min(max((1.0 - a_hi) + (d - s) / p_hi, 0.0), 1.0)
+            tbar, c_bar = p_lo * t_lo + p_hi * t_hi, p_lo * c_lo + p_hi * c_hi
+            return t_lo, c_lo, t_hi, c_hi, tbar, c_bar
 
-        def ends(s: float) -> tuple[float, float, float]:
-            t_lo = min(a_lo + s / p_lo, 1.0)
-            t_hi = max(a_hi - (d - s) / p_hi, 0.0)
-            return t_lo, t_hi, min(max(abar - d + 2.0 * s, 0.0), 1.0)
-
-        def slope(s: float) -> float:
-            t_lo, t_hi, tbar = ends(s)
+        def clipped(t: float, t_c: float) -> float:
             # logits clipped to +-800 (beyond any finite double's) so Brent's
             # interpolation stays finite; the sign is what matters at the ends.
-            return (max(_logit(t_lo), -800.0) + min(_logit(t_hi), 800.0) - 2.0 * _logit(tbar))
+            return min(max(_logit_c(t, t_c), -800.0), 800.0)
+
+        def slope(s: float) -> float:
+            t_lo, c_lo, t_hi, c_hi, tbar, c_bar = ends(s)
+            return clipped(t_lo, c_lo) + clipped(t_hi, c_hi) - 2.0 * clipped(tbar, c_bar)
 
         f0, f1 = slope(0.0), slope(d)
         if f0 >= 0.0:
@@ -622,10 +895,14 @@ def binary_oracle(p_xy, budget) -> BinaryChannelSolution:
             s = d
         else:
             s = scipy.optimize.brentq(slope, 0.0, d, xtol=1e-300, rtol=4 * np.finfo(float).eps, maxiter=200)
-        t_lo, t_hi, tbar = ends(s)
+        t_lo, c_lo, t_hi, c_hi, tbar, c_bar = ends(s)
         t[lo], t[hi] = t_lo, t_hi
-        mi = p_lo * _bernoulli_kl(t_lo, tbar) + p_hi * _bernoulli_kl(t_hi, tbar)
-        dual = max(_logit(t_hi) - _logit(tbar), _logit(tbar) - _logit(t_lo))
+        mi = p_lo * _bernoulli_kl(t_lo, tbar, c_lo, c_bar) + p_hi * _bernoulli_kl(t_hi, tbar, c_hi, c_bar)
+        # (at a budget within rounding of D0 the three values may coincide: I* = 0 to rounding)
+        mi = min(max(mi, 0.0), float(info_entropy(py))) if math.isfinite(mi) else 0.0
+        l_lo, l_hi, l_bar = _logit_c(t_lo, c_lo), _logit_c(t_hi, c_hi), _logit_c(tbar, c_bar)
+        with np.errstate(invalid="ignore"):
+            dual = float(np.nanmax([l_hi - l_bar, l_bar - l_lo, 0.0]))
     q = np.zeros((2, 2))
     for y in (0, 1):
         if t[y] > a[y]:  # some X = 0 become 1
@@ -679,8 +956,27 @@ def rate_distortion_hamming(p, budget) -> float:
     p = _v.pmf("p", p, ndim=1)
     d = _v.budget(budget)
     srt = np.sort(p)[::-1]
-    if d >= 1.0 - srt[0]:
+    if d >= _hamming_zero(srt):
         return 0.0
+    m, p_out, _ = _hamming_letter_set(srt, d)
+    head = srt[:m][srt[:m] > 0]
+    moved = max(d - p_out, 0.0)
+    out = -float(np.sum(head * np.log(head))) + (1.0 - p_out) * math.log1p(-d)
+    if moved > 0.0:
+        out += moved * math.log(moved / ((m - 1) * (1.0 - d)))
+    return max(out, 0.0)
+
+
+def _hamming_zero(srt: np.ndarray) -> float:
+    """The zero-information budget ``1 - max p`` of a descending pmf (also as the tail sum, for rounding)."""
+    return min(1.0 - float(srt[0]), float(np.sum(srt[:0:-1])))
+
+
+def _hamming_letter_set(srt: np.ndarray, d: float) -> tuple[int, float, float]:
+    """Erokhin's output set for a descending pmf ``srt`` and ``d < 1 - srt[0]``: ``(m, P_out, level)``.
+
+    ``level = theta (1 - D) = (D - P_out) / (m - 1)`` lies in ``[p_{m+1}, p_m]``.
+    """
     k = srt.size
     tail = np.concatenate([np.cumsum(srt[::-1])[::-1][1:], [0.0]])  # tail[m-1] = sum_{i > m} p_i
     for m in range(k, 1, -1):
@@ -689,10 +985,79 @@ def rate_distortion_hamming(p, budget) -> float:
         nxt = float(srt[m]) if m < k else 0.0
         # (closed at both ends with a rounding margin: R is continuous across the breakpoints)
         if nxt * (1 - 1e-12) - 1e-15 <= level <= srt[m - 1] * (1 + 1e-12) and level >= -1e-15:
-            head = srt[:m][srt[:m] > 0]
-            moved = max(d - p_out, 0.0)
-            out = -float(np.sum(head * np.log(head))) + (1.0 - p_out) * math.log1p(-d)
-            if moved > 0.0:
-                out += moved * math.log(moved / ((m - 1) * (1.0 - d)))
-            return max(out, 0.0)
-    raise AssertionError(f"no letter set found for budget {d!r} and pmf {p!r}")  # pragma: no cover
+            return m, p_out, level
+    raise AssertionError(f"no letter set found for budget {d!r} and pmf {srt!r}")  # pragma: no cover
+
+
+def rate_distortion_channel(p, budget) -> tuple[float, np.ndarray, float]:
+    """The optimal test channel of a k-ary source with Hamming distortion (Erokhin's solution).
+
+    The discrete attack problem with ``X = Y`` (a diagonal ``p_xy``, MATH.md
+    section 5): ``min I(X; Xhat)`` subject to ``P(X != Xhat) <= D``.
+
+    Parameters
+    ----------
+    p : array_like, shape (k,)
+        Source pmf (zero entries allowed).
+    budget : float
+        ``D >= 0``.
+
+    Returns
+    -------
+    mi : float
+        ``R(D)`` in nats (:func:`rate_distortion_hamming`).
+    channel : ndarray, shape (k, k)
+        ``channel[x, xh] = P(xh | x)``, an optimal test channel; its expected
+        distortion is ``min(D, 1 - max p)`` and its ``I(X; Xhat)`` is ``mi``.
+    dual : float
+        ``-dR/dD = -log theta`` (``inf`` at ``D = 0``, 0 once ``D >= 1 - max p``).
+
+    Raises
+    ------
+    InvalidInputError
+        If ``p`` is not a pmf or ``budget`` is negative or not finite.
+
+    Notes
+    -----
+    With the output set ``S`` (the ``m`` likeliest letters), ``P_out = P(S^c)``
+    and ``level = theta (1 - D) = (D - P_out) / (m - 1)`` as in
+    :func:`rate_distortion_hamming`, the consistency conditions
+    ``sum_x p(x) theta^[x != xh] / Z(x) = 1`` (``xh in S``) force
+    ``Z(x) = p(x) / (1 - D)`` on ``S`` and give the output pmf in closed form,
+
+        q(xh) = (p(xh) - level) / (1 - D - level)   on S,  0 elsewhere,
+
+    so that ``P(xh | x) = q(xh) theta^[x != xh] (1 - D) / p(x)`` for ``x in S``
+    and ``P(xh | x) = q(xh)`` for a letter outside ``S`` (it is always
+    changed).  Letters with ``p(x) = 0`` are left unchanged (any row would do).
+    ``D = 0`` gives the identity; ``D >= 1 - max p`` the constant output
+    ``argmax p`` (zero information).
+    """
+    p = _v.pmf("p", p, ndim=1)
+    d = _v.budget(budget)
+    k = p.size
+    order = np.argsort(-p, kind="stable")
+    srt = p[order]
+    channel = np.zeros((k, k))
+    if d >= _hamming_zero(srt):
+        channel[:, order[0]] = 1.0
+        return 0.0, channel, 0.0
+    mi = rate_distortion_hamming(p, d)
+    m, _, level = _hamming_letter_set(srt, d)
+    level = min(max(level, 0.0), float(srt[m - 1]))
+    theta = level / (1.0 - d)
+    S = order[:m]
+    q = np.zeros(k)
+    q[S] = np.maximum(p[S] - level, 0.0) / (1.0 - d - level)
+    q /= q.sum()
+    for x in range(k):
+        if p[x] <= 0.0:
+            channel[x, x] = 1.0
+        elif q[x] > 0.0 or x in S:
+            row = q * theta * (1.0 - d) / p[x]
+            row[x] = q[x] * (1.0 - d) / p[x]
+            channel[x] = row / row.sum()
+        else:
+            channel[x] = q
+    dual = -math.log(theta) if theta > 0.0 else math.inf
+    return mi, channel, dual

@@ -243,3 +243,140 @@ def test_rate_distortion_edge_cases():
         oracles.rate_distortion_hamming([0.5, 0.6], 0.1)
     with pytest.raises(InvalidInputError, match="budget"):
         oracles.rate_distortion_hamming([0.5, 0.5], -0.1)
+
+
+# ------------------------------------------------ binary oracle at the zero-information threshold
+
+
+def test_binary_oracle_a_few_ulps_below_the_threshold():
+    # tbar used to round to 1 here (ZeroDivisionError in the Bernoulli divergence)
+    p = [[0.17798547974016912, 0.0], [0.0, 0.8220145202598309]]
+    sol = oracles.binary_oracle(p, 0.1779854797401691)
+    assert 0.0 <= sol.mi <= 1e-15
+    assert math.isfinite(sol.dual) and sol.dual >= 0  # (a few ulps from D0 its digits are rounding)
+    # X = Y: the rate-distortion function H(P) - H(D), whose slope tends to log(Q / P) at D0 = P
+    near = oracles.binary_oracle(p, 0.17798547974016912 * (1 - 1e-7))
+    assert near.dual == pytest.approx(math.log(0.8220145202598309 / 0.17798547974016912), rel=1e-5)
+    assert oracles.binary_oracle(p, oracles.binary_zero_threshold(p)).mi == 0.0
+
+
+def tiny_pmf_2x2(seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet(np.full(4, 0.5))
+    p[rng.random(4) < 0.4] = 1e-12
+    return (p / p.sum()).reshape(2, 2)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_binary_oracle_sweep_around_the_threshold_with_tiny_entries(seed):
+    p = tiny_pmf_2x2(seed)
+    d0 = oracles.binary_zero_threshold(p)
+    ceiling = info.entropy(p.sum(axis=0))
+    eps = np.finfo(float).eps
+    for k in range(-60, 61, 3):
+        for budget in (d0 * (1 + k * eps), d0 + k * 1e-18, d0 * (1 + k * 1e-9)):
+            sol = oracles.binary_oracle(p, max(budget, 0.0))
+            assert 0.0 <= sol.mi <= ceiling
+            assert sol.dual >= 0 and not math.isnan(sol.dual)
+            if budget >= d0:
+                assert sol.mi == 0.0
+            elif d0 - budget <= 60 * eps * d0 + 1e-16:
+                # I* is Lipschitz below D0 (slope = the dual there): a few ulps cost next to nothing
+                assert sol.mi <= 1e-12
+    # the Bernoulli divergence itself: 0 log 0 = 0, zero at t == m, infinite only off the support
+    assert oracles._bernoulli_kl(0.0, 0.0) == 0.0 and oracles._bernoulli_kl(1.0, 1.0) == 0.0
+    assert oracles._bernoulli_kl(0.3, 0.3) == 0.0
+    assert oracles._bernoulli_kl(0.0, 0.5) == pytest.approx(math.log(2))
+    assert oracles._bernoulli_kl(0.5, 1.0) == math.inf
+
+
+# ------------------------------------------------------- rate-distortion test channel
+
+
+def rd_check(p: np.ndarray, budget: float):
+    mi, channel, dual = oracles.rate_distortion_channel(p, budget)
+    k = p.size
+    assert channel.shape == (k, k) and np.all(channel >= 0)
+    np.testing.assert_allclose(channel.sum(axis=1), 1.0, rtol=0, atol=1e-12)
+    joint = p[:, None] * channel
+    assert mi == pytest.approx(oracles.rate_distortion_hamming(p, budget), rel=1e-14, abs=1e-300)
+    assert info.mutual_information(joint) == pytest.approx(mi, rel=0, abs=1e-10)
+    # X = Y: the same value through channel_mi with a diagonal joint
+    assert info.channel_mi(np.diag(p), np.repeat(channel[:, None, :], k, axis=1)) == pytest.approx(mi, abs=1e-10)
+    distortion = float(np.sum(joint * (1 - np.eye(k))))
+    assert distortion == pytest.approx(min(budget, 1 - p.max()), rel=1e-10, abs=1e-13)
+    assert dual >= 0
+    return mi, channel, dual
+
+
+def random_source(seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    k = int(rng.integers(2, 9))
+    p = rng.dirichlet(np.full(k, 0.6))
+    if seed % 3 == 0:
+        p[rng.random(k) < 0.3] = 1e-12
+    if seed % 4 == 1:
+        p[rng.random(k) < 0.3] = 0.0
+    if p.sum() == 0:
+        p[0] = 1.0
+    return p / p.sum()
+
+
+def breakpoints(p: np.ndarray) -> list:
+    """The budgets where Erokhin's output set changes: D = (m - 1) p_m + sum_{i > m} p_i."""
+    srt = np.sort(p)[::-1]
+    return [float((m - 1) * srt[m - 1] + srt[m:].sum()) for m in range(1, srt.size + 1)]
+
+
+@settings(max_examples=40)
+@given(seed=st.integers(0, 10_000), frac=st.floats(0.0, 1.2))
+def test_rate_distortion_channel_is_consistent(seed, frac):
+    p = random_source(seed)
+    rd_check(p, frac * (1 - p.max()))
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_rate_distortion_channel_at_the_breakpoints(seed):
+    p = random_source(seed)
+    for point in breakpoints(p):
+        for budget in (point * (1 - 1e-12), point, point * (1 + 1e-12), point + 1e-15):
+            rd_check(p, max(budget, 0.0))
+
+
+@settings(max_examples=20)
+@given(seed=st.integers(0, 10_000), frac=st.floats(0.05, 0.95))
+def test_rate_distortion_channel_dual_is_minus_the_slope(seed, frac):
+    rng = np.random.default_rng(seed)
+    p = rng.dirichlet(np.full(int(rng.integers(2, 7)), 0.8))
+    budget = frac * (1 - p.max())
+    if min(abs(budget - b) for b in breakpoints(p)) < 1e-4:  # the slope is continuous, but not smooth there
+        return
+    h = 1e-7
+    slope = (oracles.rate_distortion_hamming(p, budget + h) - oracles.rate_distortion_hamming(p, budget - h)) / (2 * h)
+    assert oracles.rate_distortion_channel(p, budget)[2] == pytest.approx(-slope, rel=1e-5)
+
+
+def test_rate_distortion_channel_edge_cases():
+    p = np.array([0.5, 0.3, 0.2, 0.0])
+    mi, channel, dual = rd_check(p, 0.0)
+    np.testing.assert_array_equal(channel, np.eye(4))  # D = 0: the identity
+    assert dual == math.inf and mi == pytest.approx(info.entropy(p))
+    for budget in (0.5, 0.7, 1.0):  # D >= 1 - max p: the constant output argmax p
+        mi, channel, dual = rd_check(p, budget)
+        assert mi == 0.0 and dual == 0.0
+        np.testing.assert_array_equal(channel[:, 0], 1.0)
+    # the uniform source: dual = log((k - 1)(1 - D) / D)
+    k, budget = 5, 0.3
+    _, channel, dual = rd_check(np.full(k, 1 / k), budget)
+    assert dual == pytest.approx(math.log((k - 1) * (1 - budget) / budget), rel=1e-12)
+    np.testing.assert_allclose(np.diag(channel), 1 - budget, rtol=1e-12)
+    # Bernoulli: the backward test channel of H(p) - H(D)
+    _, channel, dual = rd_check(np.array([0.3, 0.7]), 0.1)
+    assert dual == pytest.approx(math.log(0.9 / 0.1), rel=1e-12)
+    # a single letter: nothing to hide
+    mi, channel, dual = oracles.rate_distortion_channel([1.0], 0.0)
+    assert mi == 0.0 and channel.tolist() == [[1.0]]
+    with pytest.raises(InvalidInputError, match="p"):
+        oracles.rate_distortion_channel([0.5, 0.6], 0.1)
+    with pytest.raises(InvalidInputError, match="budget"):
+        oracles.rate_distortion_channel([0.5, 0.5], -0.1)

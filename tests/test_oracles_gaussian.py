@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
+import signal
+
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
 
 import mi_cvx
-from mi_cvx import oracles
+from mi_cvx import info, oracles
 
 
 def brute_force_scalar(sy2, sn2, budget):
@@ -166,3 +169,213 @@ def test_structured_path_handles_large_problems_and_rank_deficiency():
         oracles.isotropic_gaussian(A, 1.0, np.eye(3), 0.5)
     with pytest.raises(mi_cvx.InvalidInputError, match="noise_var"):
         oracles.isotropic_gaussian(A, 1.0, 1.0, -0.5)
+
+
+# ---------------------------------------------------------------- near the zero-information threshold
+
+
+@contextlib.contextmanager
+def deadline(seconds: int):
+    """Fail (instead of hanging) if the block runs longer than ``seconds``."""
+
+    def expired(signum, frame):
+        raise TimeoutError(f"did not return within {seconds} s")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
+def test_isotropic_path_returns_at_a_budget_within_rounding_of_the_threshold():
+    with deadline(20):
+        sol = oracles.isotropic_gaussian([[1.0]], 1.9999999999999998, 2.0, 1.0)
+    assert 0.0 <= sol.mi <= 1e-25 and 0.0 <= sol.dual <= 1e-14
+    assert sol.allocation.sum() == pytest.approx(1.9999999999999998, rel=1e-15)
+    # the 1 x 4 gaussian_vector instance of the bug report
+    A = [[1.3112593392418637, -1.6487481285445371, -1.484527508204453, 0.2620243786710133]]
+    with deadline(20):
+        sol = oracles.isotropic_gaussian(A, 6.67584914089547, 0.9948733650565493, 0.734684345482352)
+        again = oracles.structured_gaussian(A, 6.67584914089547, 0.9948733650565493, 0.734684345482352)
+    assert 0.0 <= sol.mi <= 1e-20 and again.mi == sol.mi
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_isotropic_path_just_below_the_threshold_is_tiny_and_non_negative(seed):
+    rng = np.random.default_rng(seed)
+    m, n = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+    A = rng.normal(size=(m, n))
+    sy, sn2 = float(rng.uniform(0.2, 2.0)), float(rng.uniform(0.01, 2.0))
+    power = np.linalg.eigvalsh(sy * A @ A.T)
+    total = float(power[power > power.max() * 1e-12].sum())
+    eps = np.finfo(float).eps
+    values = []
+    with deadline(60):
+        for k in range(51):
+            sol = oracles.isotropic_gaussian(A, total * (1 - k * eps), sy, sn2)
+            assert 0.0 <= sol.mi <= 1e-20
+            assert 0.0 <= sol.dual <= 1e-12
+            assert np.all(sol.allocation >= 0) and np.all(sol.allocation <= sol.channel_power * (1 + 1e-15))
+            values.append(sol.mi)
+    # and still exact a little further down: the value of a budget 1e-6 below matches the closed form
+    below = oracles.isotropic_gaussian(A, total * (1 - 1e-6), sy, sn2)
+    direct = float(np.sum(oracles.scalar_gaussian_mi(below.channel_power, sn2, below.allocation)))
+    assert below.mi == pytest.approx(direct, rel=1e-4)
+    assert 0 < below.mi < 1e-9
+
+
+# ---------------------------------------------------------------- commuting noise
+
+
+def g_closed_form(sy2, sn2, d):
+    """MATH.md section 1, written out (independently of mi_cvx.oracles)."""
+    if d >= sy2:
+        return 0.0
+    sy, sn = np.sqrt(sy2), np.sqrt(sn2)
+    theta = np.arctan2(sy, sn) - np.arcsin(np.sqrt(d / (sy2 + sn2)))
+    u, v = np.sqrt(d) * np.cos(theta), np.sqrt(d) * np.sin(theta)
+    if sn2 == 0.0:
+        return 0.5 * np.log(sy2 / d) if d > 0 else np.inf
+    return 0.5 * np.log1p(((sy - u) / (sn + v)) ** 2)
+
+
+def reference_split(r, s, budget):
+    """min sum_i g(r_i, s_i, D_i) over {0 <= D_i <= r_i, sum D_i <= budget}, by SLSQP (multi-start)."""
+    active = r > r.max() * 1e-12  # (rounding-level eigenvalues of a rank-deficient R are zeros)
+    r, s = r[active], s[active]
+    if budget >= r.sum():
+        return 0.0
+
+    def total(d):
+        return float(sum(g_closed_form(ri, si, max(di, 1e-300)) for ri, si, di in zip(r, s, d, strict=True)))
+
+    best = np.inf
+    starts = [np.full(r.size, budget / r.size), budget * r / r.sum()]
+    for x0 in starts:
+        x0 = np.minimum(x0, r)
+        res = minimize(total, x0, method="SLSQP", bounds=[(0.0, ri) for ri in r],
+                       constraints=[{"type": "ineq", "fun": lambda d: budget - d.sum()}],
+                       options={"ftol": 1e-15, "maxiter": 2000})
+        d = np.clip(res.x, 0, r)
+        if d.sum() > budget:
+            d *= budget / d.sum()
+        best = min(best, total(d))
+    return best
+
+
+def commuting_instance(seed: int):
+    """Random ``(A, SY, SN, r, s)`` with ``SN = U diag(s) U^T``, ``U`` the eigenvectors of ``R = A SY A^T``."""
+    rng = np.random.default_rng(seed)
+    m, n = int(rng.integers(1, 6)), int(rng.integers(1, 6))
+    A = rng.normal(size=(m, n))
+    if m > 1 and rng.random() < 0.3:  # rank-deficient: a repeated row
+        A[-1] = A[0]
+    L = rng.normal(size=(n, n))
+    SY = L @ L.T / n + 0.3 * np.eye(n)
+    R = A @ SY @ A.T
+    r, U = np.linalg.eigh(0.5 * (R + R.T))
+    s = rng.uniform(0.0, 2.0, size=m)
+    s[rng.random(m) < 0.35] = 0.0
+    SN = U @ np.diag(s) @ U.T
+    return A, SY, 0.5 * (SN + SN.T), np.clip(r, 0, None), s
+
+
+def joint_mi(A, SY, SN, F, G, W):
+    """I(Y; Z) of Delta = F Y + G N + W, from the joint covariance of (Y, N, Delta)."""
+    n, m = SY.shape[0], SN.shape[0]
+    c_dy, c_dn = F @ SY, G @ SN
+    c_dd = F @ SY @ F.T + G @ SN @ G.T + W
+    joint = np.block([[SY, np.zeros((n, m)), c_dy.T], [np.zeros((m, n)), SN, c_dn.T], [c_dy, c_dn, c_dd]])
+    to_y = np.hstack([np.eye(n), np.zeros((n, 2 * m))])
+    to_z = np.hstack([A, np.eye(m), np.eye(m)])
+    return info.gaussian_linear_mi(joint, to_y, to_z), float(np.trace(c_dd))
+
+
+@settings(max_examples=30)
+@given(seed=st.integers(0, 10_000), frac=st.floats(0.03, 1.1))
+def test_structured_gaussian_matches_an_independent_reference(seed, frac):
+    A, SY, SN, r, s = commuting_instance(seed)
+    assert oracles.noise_commutes(A, SY, SN)
+    r_kept = r > r.max() * 1e-12
+    budget = frac * float(r[r_kept].sum())
+    sol = oracles.structured_gaussian(A, budget, SY, SN)
+    # the attack it returns has the information and the power it claims
+    mi, power = joint_mi(A, SY, SN, sol.F, sol.G, sol.W_cov)
+    assert mi == pytest.approx(sol.mi, rel=1e-8, abs=1e-11)
+    assert power <= budget * (1 + 1e-9) + 1e-12
+    if frac < 1:
+        assert power == pytest.approx(budget, rel=1e-9)
+    # and the value is the minimum of the split problem
+    ref = reference_split(r, s, budget)
+    assert sol.mi <= ref + 1e-9
+    assert sol.mi == pytest.approx(ref, rel=1e-5, abs=1e-8)
+    # the channels are R's: powers and noises paired as in the construction
+    pairs = sorted(zip(r[r_kept], s[r_kept], strict=True), reverse=True)
+    np.testing.assert_allclose(sol.channel_power, [p for p, _ in pairs], rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(sol.channel_noise, [q for _, q in pairs], rtol=1e-8, atol=1e-12)
+
+
+@settings(max_examples=15)
+@given(seed=st.integers(0, 10_000), frac=st.floats(0.05, 0.9))
+def test_structured_gaussian_dual_is_minus_the_slope(seed, frac):
+    A, SY, SN, r, _ = commuting_instance(seed)
+    budget = frac * float(r.sum())
+    h = 1e-6 * budget
+    lo, hi = (oracles.structured_gaussian(A, b, SY, SN).mi for b in (budget - h, budget + h))
+    assert oracles.structured_gaussian(A, budget, SY, SN).dual == pytest.approx((lo - hi) / (2 * h), rel=1e-5)
+
+
+def test_structured_gaussian_special_cases():
+    rng = np.random.default_rng(7)
+    A = rng.normal(size=(4, 3))
+    SY = np.diag([1.0, 0.5, 2.0])
+    lam = np.linalg.eigvalsh(A @ SY @ A.T)
+    for budget in (0.1, 2.0, 100.0):
+        iso = oracles.isotropic_gaussian(A, budget, SY, 0.3)
+        for noise in (0.3, 0.3 * np.eye(4)):  # isotropic: exactly the isotropic path
+            same = oracles.structured_gaussian(A, budget, SY, noise)
+            assert same.mi == iso.mi and same.dual == iso.dual
+            np.testing.assert_array_equal(same.G, iso.G)
+        assert oracles.structured_gaussian(A, budget, SY, 0.0).mi == pytest.approx(
+            oracles.falling_bar(np.clip(lam, 0, None), budget).mi, rel=1e-12)
+    # budget 0: the information of the clean observation
+    _, _, SN, _, _ = commuting_instance(3)
+    A, SY, SN, r, s = commuting_instance(11)
+    sol = oracles.structured_gaussian(A, 0.0, SY, SN)
+    expected = np.inf if np.any((s == 0) & (r > 1e-12)) else 0.5 * np.sum(np.log1p(r[r > 1e-12] / s[r > 1e-12]))
+    assert sol.mi == pytest.approx(expected)
+    # at and beyond the threshold: zero information, Delta = -A Y
+    R = A @ SY @ A.T
+    sol = oracles.structured_gaussian(A, float(np.trace(R)) * 1.5, SY, SN)
+    assert sol.mi == 0.0 and sol.dual == 0.0
+    np.testing.assert_allclose(sol.F, -A, atol=1e-10)
+
+
+def test_structured_gaussian_noise_only_channels_get_no_budget():
+    # A has rank 1 in R^3; the noise lives also on the two directions that carry no signal
+    A = np.array([[1.0], [2.0], [0.0]])
+    SN = np.diag([0.0, 0.0, 0.7]) + 0.4 * np.outer([2.0, -1.0, 0.0], [2.0, -1.0, 0.0]) / 5
+    assert oracles.noise_commutes(A, 1.0, SN)
+    sol = oracles.structured_gaussian(A, 2.0, 1.0, SN)
+    assert sol.allocation.size == 1 and sol.channel_power == pytest.approx([5.0])
+    assert sol.mi == pytest.approx(0.5 * np.log(5.0 / 2.0))  # the signal channel is noiseless: falling bar
+    mi, power = joint_mi(A, np.eye(1), SN, sol.F, sol.G, sol.W_cov)
+    assert mi == pytest.approx(sol.mi, rel=1e-10) and power == pytest.approx(2.0)
+    np.testing.assert_allclose(sol.G, 0.0, atol=1e-15)  # nothing is spent on the noise-only directions
+
+
+def test_structured_gaussian_rejects_non_commuting_noise():
+    A = np.array([[1.0, 0.0], [0.0, 2.0]])
+    SN = np.array([[1.0, 0.5], [0.5, 1.0]])
+    assert not oracles.noise_commutes(A, 1.0, SN)
+    with pytest.raises(mi_cvx.InvalidInputError, match="noise_cov.*commute"):
+        oracles.structured_gaussian(A, 1.0, 1.0, SN)
+    assert oracles.noise_commutes(A, 1.0, 0.5) and oracles.noise_commutes(A, 1.0, np.zeros((2, 2)))
+    assert oracles.noise_commutes(A, 1.0, np.diag([0.2, 3.0]))  # diagonal commutes with diagonal R
+    with pytest.raises(mi_cvx.InvalidInputError, match="noise_cov"):
+        oracles.noise_commutes(A, 1.0, np.eye(3))
+    with pytest.raises(mi_cvx.InvalidInputError, match="budget"):
+        oracles.structured_gaussian(A, -1.0, 1.0, 0.5)
