@@ -16,7 +16,7 @@ from .comparison import compare_solvers
 from .convexity import ConvexityReport, verify_convexity
 from .core import AttackProblem, AttackResult, relative_error
 from .discrete import binary_channel, discrete_channel
-from .errors import InvalidInputError, MiCvxError, SolverError, UnsupportedSolverError
+from .errors import InvalidInputError, MiCvxError, ResourceLimitError, SolverError, UnsupportedSolverError
 from .gaussian import gaussian_scalar, gaussian_sparse, gaussian_vector
 from .solvers import installed_solvers
 from .subset import SubsetAttackResult, subset_attack
@@ -34,6 +34,7 @@ __all__ = [
     "ConvexityReport",
     "InvalidInputError",
     "MiCvxError",
+    "ResourceLimitError",
     "SolverError",
     "SubsetAttackResult",
     "UnsupportedSolverError",

@@ -21,6 +21,7 @@ from __future__ import annotations
 import functools
 import math
 import time
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -28,8 +29,9 @@ from typing import Any
 import cvxpy as cp
 import numpy as np
 
+from . import resources as _resources
 from . import solvers as _solvers
-from .errors import InvalidInputError, MiCvxError, SolverError
+from .errors import InvalidInputError, MiCvxError, ResourceLimitError, SolverError
 from .info import NATS_PER_BIT
 
 # A readout maps the solved problem to a dict with keys "attack" (dict of
@@ -37,6 +39,15 @@ from .info import NATS_PER_BIT
 # override "mi" when the CVXPY objective is not the information itself.
 Readout = Callable[["AttackProblem"], dict]
 Oracle = Callable[[Mapping[str, Any]], "float | None"]
+# An exact path maps the parameter values to a readout-like dict (keys "mi", "attack",
+# "mi_check", "budget_used", "dual_budget", "route") or None where the structure does not apply.
+Exact = Callable[[Mapping[str, Any]], "dict | None"]
+
+#: Share of the machine's physical memory a solve may be estimated to need before it is refused.
+MEMORY_FRACTION = 0.6
+
+#: ``result.solver`` of an answer from a family's exact structured path (closed forms).
+EXACT = "EXACT"
 
 _OK_STATUSES = (cp.OPTIMAL,)
 _USABLE_STATUSES = (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
@@ -99,7 +110,10 @@ class AttackResult:
         Why ``ok`` is False (empty otherwise).
     note : str
         How the result was obtained when that is worth knowing, e.g. that the
-        family's preferred default solver failed and the next one was used.
+        default chain fell back to another backend or to the exact path.
+    tolerance : float or None
+        The relative accuracy ``ok`` vouches for: the backend's promise
+        (:func:`mi_cvx.solvers.tolerance` at the settings used).
     """
 
     mi: float
@@ -119,6 +133,7 @@ class AttackResult:
     ok: bool = False
     message: str = ""
     note: str = ""
+    tolerance: float | None = None
     problem: AttackProblem | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -157,6 +172,7 @@ class AttackResult:
             "ok": self.ok,
             "message": self.message,
             "note": self.note,
+            "tolerance": self.tolerance,
             "solve_time": self.solve_time,
             "setup_time": self.setup_time,
             "iterations": self.iterations,
@@ -284,6 +300,9 @@ class AttackProblem:
         custom: bool = False,
         recipe: Recipe | None = None,
         solve_options: Mapping[str, Any] | None = None,
+        exact: Exact | None = None,
+        zero_threshold: Callable[[Mapping[str, Any]], float | None] | None = None,
+        units: float = 1.0,
     ):
         self.problem = problem
         self.parameters = dict(parameters)
@@ -300,6 +319,9 @@ class AttackProblem:
         self._oracle = oracle
         self._sync = sync
         self._optimality = optimality
+        self._exact = exact
+        self._zero_threshold = zero_threshold
+        self.units = float(units)
 
     # ------------------------------------------------------------------ info
     def __repr__(self) -> str:
@@ -391,6 +413,7 @@ class AttackProblem:
             custom=True,
             recipe=recipe,
             solve_options=self.solve_options,
+            units=self.units,
         )
 
     def rebuild(self) -> AttackProblem:
@@ -417,24 +440,53 @@ class AttackProblem:
         return fresh
 
     # ----------------------------------------------------------------- solve
-    def solve(self, solver: str | None = None, *, raise_on_failure: bool = True, **options) -> AttackResult:
+    def zero_information_budget(self) -> float | None:
+        """The least budget at which ``I* = 0``, where it is known in closed form (else None).
+
+        Known for the paper's attacker on the Gaussian families (``tr(A signal_cov A^T)``
+        when every row that sees the signal may be attacked) and for the binary channel
+        and diagonal (``X = Y``) Hamming problems; None with custom constraints.
+        """
+        if self._zero_threshold is None or self.custom:
+            return None
+        values = {k: p.value for k, p in self.parameters.items()}
+        if any(v is None for v in values.values()):
+            return None
+        return self._zero_threshold(values)
+
+    def solve(self, solver: str | None = None, *, raise_on_failure: bool = True, time_limit: float | None = None,
+              **options) -> AttackResult:
         """Solve the problem at the current parameter values.
 
         Parameters
         ----------
         solver : str, optional
             A CVXPY solver name (``"CLARABEL"``, ``"SCS"``, ``"ECOS"``,
-            ``"CVXOPT"``, ``"MOSEK"``).  Default: the family's preferred
-            backends in :data:`mi_cvx.solvers.FAMILY_PREFERENCE` (trying the
-            next when one fails, unless solver ``options`` were given), else
-            the first installed one that has every cone the problem needs
-            (Clarabel when present).
+            ``"CVXOPT"``, ``"MOSEK"``): that backend alone, as asked.  Default:
+            the *default chain* (:func:`mi_cvx.solvers.default_chain`): the
+            installed backends with the needed cones, in order, with fallback
+            settings (Clarabel, then Clarabel with tighter settings and no
+            equilibration), then the family's exact structured path where the
+            structure allows (``result.solver == "EXACT"``), then MOSEK, SCS at
+            tight ``eps`` (capped at 20 s) and ECOS or CVXOPT, until one answer
+            is accurate.  A budget of zero or at or above the zero-information
+            threshold, or a conic route estimated beyond ``time_limit`` or the
+            machine's memory, goes straight to the exact path.  ``result.note``
+            says what happened.
         raise_on_failure : bool, default True
             If False, a failed or inaccurate solve returns a result with
             ``ok=False`` and the reason in ``message`` instead of raising.
+        time_limit : float, optional
+            Refuse (or, on a default solve, route to the exact path) a conic
+            solve whose estimated time (:func:`mi_cvx.resources.estimate`)
+            exceeds this many seconds; default
+            :data:`mi_cvx.resources.DEFAULT_TIME_LIMIT`; ``math.inf`` disables
+            the time check (the memory check stays).
         **options
             Passed to ``cvxpy.Problem.solve`` (e.g. ``eps_abs=1e-9`` for SCS), on
-            top of :data:`mi_cvx.solvers.DEFAULT_OPTIONS`.
+            top of :data:`mi_cvx.solvers.DEFAULT_OPTIONS`.  With options, a
+            default solve tries only the first backend of the chain (then the
+            exact path).
 
         Returns
         -------
@@ -443,37 +495,88 @@ class AttackProblem:
         Raises
         ------
         InvalidInputError
-            Unknown solver name, or a parameter without a valid value.
+            Unknown solver name, bad solver options, or a parameter without a
+            valid (finite, non-negative budget) value.
         UnsupportedSolverError
             The solver is not installed or lacks a cone the problem needs.
+        ResourceLimitError
+            The conic route is estimated beyond ``time_limit`` or the machine's
+            memory and no exact path applies.
         SolverError
             The solver failed or returned an inaccurate point (unless
             ``raise_on_failure=False``).
         """
         cones = self.cones
         if solver is None:
-            # The family's preferred backends in order; fall back only when the caller passed
-            # no solver options (those are meant for one particular solver).
-            names = _solvers.default_solvers(cones, self.family)
-            names = names if not options else names[:1]
+            attempts = _solvers.default_chain(cones, self.family)
+            if options:  # options are meant for one particular solver
+                attempts = [(attempts[0][0], {})]
         else:
-            names = [_solvers.check_solver(solver, cones)]
-        for key, param in self.parameters.items():
-            if param.value is None:
-                raise InvalidInputError(key, f"parameter has no value; set parameters[{key!r}].value")
-        if "budget" in self.parameters and float(self.parameters["budget"].value) < 0:
-            raise InvalidInputError("budget", f"must be non-negative, got {self.parameters['budget'].value}")
+            attempts = [(_solvers.check_solver(solver, cones), {})]
+        self._check_values()
         if self._sync is not None:
             self._sync(self)
+        limit = _resources.DEFAULT_TIME_LIMIT if time_limit is None else float(time_limit)
+        if not limit > 0:
+            raise InvalidInputError("time_limit", f"must be a positive number of seconds, got {time_limit!r}")
+
+        # naming a solver, or passing solver options, asks for that conic solve and nothing else
+        exact_allowed = solver is None and not options and self._exact is not None and not self.custom
+        if exact_allowed:
+            threshold = self.zero_information_budget()
+            budget = self.parameters["budget"].value if "budget" in self.parameters else None
+            # The two ends of the budget range where the conic form has no interior: no budget
+            # at all, and the zero-information threshold, where the answer is known exactly.
+            zero_info = threshold is not None and budget is not None and float(budget) >= threshold
+            if zero_info or (budget is not None and float(budget) == 0.0):
+                exact = self._exact_result()
+                if exact is not None:
+                    exact.note = (f"the budget {float(budget):.6g} is at or above the zero-information threshold "
+                                  f"{threshold:.6g}" if zero_info else "the budget is zero (no attack)")
+                    exact.note += ": answered on the exact path without a conic solve"
+                    return self._finish(exact, raise_on_failure)
 
         failed = []
-        for name in names:
-            result = self._solve_with(name, options)
+        result = None
+        exact_tried = False
+        for name, extra in attempts:
+            if exact_allowed and not exact_tried and failed and name in _solvers.EXACT_PATH_BEFORE:
+                # The interior-point backends failed: the exact path, where the structure
+                # allows, comes before the slower (first-order) and less robust backends.
+                exact_tried = True
+                exact = self._exact_result()
+                if exact is not None and exact.ok:
+                    exact.note = ("the conic solves were not accurate (" + "; ".join(failed)
+                                  + "): answered on the exact path")
+                    return self._finish(exact, raise_on_failure)
+            estimate = _resources.estimate(self.problem, name)
+            too_big = _beyond_reach(estimate, limit)
+            if too_big:
+                exact = self._exact_result() if exact_allowed else None
+                if exact is not None:
+                    exact.note = f"a conic solve with {name} would need {too_big}: answered on the exact path"
+                    return self._finish(exact, raise_on_failure)
+                raise ResourceLimitError(
+                    f"the {self.family} problem ({self.description}) is beyond this machine's reach with {name}: "
+                    f"{too_big} ({estimate.detail}). {self._route_hint()}",
+                    seconds=estimate.seconds, bytes=estimate.bytes)
+            result = self._solve_with(name, {**extra, **options})
+            if extra:
+                result.note = f"{name} with fallback settings {extra}"
             if result.ok:
                 break
-            failed.append(f"{name} ({result.message})")
+            failed.append(f"{name}{' (fallback settings)' if extra else ''}: {result.message}")
+        if not result.ok and exact_allowed and not exact_tried:
+            exact = self._exact_result()
+            if exact is not None:
+                exact.note = ("the conic solves were not accurate (" + "; ".join(failed)
+                              + "): answered on the exact path")
+                return self._finish(exact, raise_on_failure)
         if result.ok and failed:
-            result.note = "default solver fell back after: " + "; ".join(failed)
+            result.note = "default chain fell back after: " + "; ".join(failed)
+        return self._finish(result, raise_on_failure)
+
+    def _finish(self, result: AttackResult, raise_on_failure: bool) -> AttackResult:
         if not result.ok and raise_on_failure:
             raise SolverError(
                 f"the {self.family} attack problem was not solved accurately: {result.message}",
@@ -484,16 +587,63 @@ class AttackProblem:
             )
         return result
 
+    def _route_hint(self) -> str:
+        hint = self.spec.get("route_hint")
+        return hint or "Use a smaller model, or a structure with an exact path (see the factory's docs)."
+
+    def _check_values(self) -> None:
+        """Every parameter has a finite value; the budget is non-negative."""
+        for key, param in self.parameters.items():
+            if param.value is None:
+                raise InvalidInputError(key, f"parameter has no value; set parameters[{key!r}].value")
+            if not np.all(np.isfinite(np.asarray(param.value, dtype=float))):
+                raise InvalidInputError(key, f"parameter value must be finite, got {_short(param.value)} "
+                                        "(NaN or infinite entries)")
+
+    def _exact_result(self) -> AttackResult | None:
+        """The exact structured path's answer at the current values, or None where it does not apply."""
+        if self._exact is None or self.custom:
+            return None
+        values = {k: p.value for k, p in self.parameters.items()}
+        start = time.perf_counter()
+        read = self._exact(values)
+        if read is None:
+            return None
+        result = AttackResult(
+            mi=float(read["mi"]),
+            status=cp.OPTIMAL,
+            solver=EXACT,
+            solve_time=time.perf_counter() - start,
+            setup_time=0.0,
+            iterations=None,
+            dual_budget=read.get("dual_budget"),
+            attack=read.get("attack", {}),
+            mi_check=read.get("mi_check"),
+            budget_used=read.get("budget_used"),
+            residual=0.0,
+            family=self.family,
+            parameters=self.parameter_values(),
+            tolerance=_solvers.tolerance(EXACT, "value"),
+            problem=self,
+        )
+        result.oracle = self.oracle()
+        result.message = self._accuracy_problems(result)
+        result.ok = not result.message
+        return result
+
     def _solve_with(self, name: str, options: Mapping[str, Any]) -> AttackResult:
         """One solve with backend ``name``; the result is flagged (``ok=False``), never raised."""
         start = time.perf_counter()
+        opts = _solvers.solver_options(name, {**self.solve_options, **options})
         try:
-            self.problem.solve(solver=name, **_solvers.solver_options(name, {**self.solve_options, **options}))
+            with warnings.catch_warnings():  # an inaccurate solve is reported in the result, not as a warning
+                warnings.filterwarnings("ignore", message="Solution may be inaccurate", category=UserWarning)
+                self.problem.solve(solver=name, **opts)
             status = self.problem.status
             error = ""
         except cp.error.SolverError as exc:
             status, error = "solver_error", str(exc).strip().splitlines()[0]
-        except (TypeError, ValueError) as exc:  # bad solver options
+        except (TypeError, ValueError, OverflowError) as exc:  # bad solver options
             raise InvalidInputError("options", f"{name} rejected the solver options: {exc}") from None
         wall = time.perf_counter() - start
 
@@ -507,12 +657,17 @@ class AttackProblem:
             iterations=(stats.num_iters if stats is not None else None),
             family=self.family,
             parameters=self.parameter_values(),
+            tolerance=_solvers.tolerance(name, "value", opts),
             problem=self,
         )
         result.oracle = self.oracle()
 
         if status in _USABLE_STATUSES and self.problem.value is not None:
-            read = self._readout(self)
+            try:
+                read = self._readout(self)
+            except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
+                result.message = f"the returned point could not be read back ({exc})"
+                return result
             result.mi = float(read.get("mi", self.problem.value))
             result.attack = read.get("attack", {})
             result.mi_check = read.get("mi_check")
@@ -521,7 +676,7 @@ class AttackProblem:
             dual = self.budget_constraint.dual_value if self.budget_constraint is not None else None
             if dual is not None:
                 result.dual_budget = float(np.asarray(dual).sum()) * read.get("dual_scale", 1.0)
-            result.message = self._accuracy_problems(result)
+            result.message = self._accuracy_problems(result, _solvers.tolerance(name, "residual", opts))
             result.ok = not result.message
         else:
             result.message = error or f"no usable point (status {status})"
@@ -540,26 +695,68 @@ class AttackProblem:
             worst = max(worst, float(np.max(viol)) if np.size(viol) else 0.0)
         return worst
 
-    def _accuracy_problems(self, result: AttackResult) -> str:
+    def _accuracy_problems(self, result: AttackResult, res_tol: float | None = None) -> str:
+        """Why ``result`` is not within the solver's promised accuracy ("" when it is).
+
+        The one acceptance rule of mi_cvx (solve, sweeps, comparisons and the CLI all
+        use it): the status is optimal; the constraint residual is within the solver's
+        tolerance; the information is finite and not negative beyond the tolerance; the
+        independent re-check of the returned attack (``mi_check``) agrees with ``mi``;
+        the budget is not overspent by more than the tolerance, relative to the budget,
+        nor by more than the information tolerance can absorb (an overspend ``e`` buys
+        about ``dual_budget * e`` nats); and,
+        wherever a closed form exists, ``mi`` is within the solver's tolerance of it.
+        """
         problems = []
+        val_tol = result.tolerance if result.tolerance is not None else _solvers.tolerance(result.solver, "value")
         if result.status not in _OK_STATUSES:
             problems.append(f"status {result.status}")
-        res_tol = _solvers.tolerance(result.solver, "residual") * max(1.0, self.scale)
+        if not math.isfinite(result.mi):
+            problems.append(f"the information is not finite ({result.mi})")
+            return "; ".join(problems)
+        if res_tol is None:
+            res_tol = _solvers.tolerance(result.solver, "residual")
+        res_tol *= max(1.0, self.scale)
         if not (result.residual <= res_tol):
             problems.append(f"constraint residual {result.residual:.3g} exceeds {res_tol:.3g}")
+        if result.mi < -val_tol:
+            problems.append(f"negative information {result.mi:.3g} nats")
         if result.mi_check is not None:
             # An independent re-evaluation of the returned attack must give the
             # solver's value.  The re-check is itself sensitive to how accurately
             # the point satisfies the (slightly violated) cone constraints, so it
             # gets ten times the value tolerance.
-            val_tol = 10 * _solvers.tolerance(result.solver, "value")
             err = relative_error(result.mi, result.mi_check)
-            if not (err <= val_tol):
+            if not (err <= 10 * val_tol):
                 problems.append(
                     f"re-evaluating the returned attack gives I = {result.mi_check:.6g} nats, "
-                    f"not the solver's {result.mi:.6g} (relative error {err:.2g} > {val_tol:.2g})"
+                    f"not the solver's {result.mi:.6g} (relative error {err:.2g} > {10 * val_tol:.2g})"
                 )
+        budget = self.parameters["budget"].value if "budget" in self.parameters else None
+        if budget is not None and result.budget_used is not None and not self.custom:
+            over = float(result.budget_used) - float(budget)
+            price = abs(result.dual_budget) if result.dual_budget is not None else 0.0
+            # what the overspend can buy, in information, and the overspend relative to the budget
+            if over > 0 and (price * over > val_tol * (1.0 + abs(result.mi))
+                             or over > val_tol * float(budget) + res_tol * self.units):
+                problems.append(f"spends {result.budget_used:.6g}, over the budget {float(budget):.6g}")
+        if result.oracle is not None:
+            err = relative_error(result.mi, result.oracle)
+            if not (err <= val_tol):
+                problems.append(f"the closed form gives {result.oracle:.8g} nats, the solver {result.mi:.8g} "
+                                f"(relative error {err:.2g} > {result.solver}'s tolerance {val_tol:.2g})")
         return "; ".join(problems)
+
+
+def _beyond_reach(estimate, time_limit: float) -> str:
+    """What an estimated solve would exceed ("" when it fits): the time limit or the memory cap."""
+    memory = MEMORY_FRACTION * _resources.machine_memory()
+    over = []
+    if estimate.seconds > time_limit:
+        over.append(f"about {estimate.seconds:.3g} s (limit {time_limit:.3g} s)")
+    if estimate.bytes > memory:
+        over.append(f"about {estimate.bytes / 2**30:.3g} GiB of memory (cap {memory / 2**30:.3g} GiB)")
+    return " and ".join(over)
 
 
 def _hint(solver: str, status: str) -> str:
@@ -581,8 +778,33 @@ def _short(value) -> str:
     return f"array{arr.shape}"
 
 
+class NamedParameter(cp.Parameter):
+    """A ``cp.Parameter`` whose bad values raise :class:`InvalidInputError` naming the parameter.
+
+    CVXPY rejects a wrong shape or sign with a ``ValueError`` that does not say
+    which parameter; this one also rejects NaN and infinite entries, which CVXPY
+    would pass on to the solver.
+    """
+
+    def _validate_value(self, val, *args, **kwargs):
+        if val is not None:
+            try:
+                finite = bool(np.all(np.isfinite(np.asarray(val, dtype=float))))
+            except (TypeError, ValueError):
+                raise InvalidInputError(self.name(), f"expected a number or numeric array, got {val!r}") from None
+            if not finite:
+                raise InvalidInputError(self.name(), f"value must be finite, got {_short(val)} (NaN or infinite "
+                                        "entries)")
+        try:
+            return super()._validate_value(val, *args, **kwargs)
+        except ValueError as exc:
+            if isinstance(exc, InvalidInputError):
+                raise
+            raise InvalidInputError(self.name(), f"{exc} (got {_short(val)})") from None
+
+
 def parameter(name: str, value, *, shape=(), nonneg: bool = True) -> cp.Parameter:
-    """A named ``cp.Parameter`` with its value set (helper for factories)."""
-    param = cp.Parameter(shape, name=name, nonneg=nonneg)
+    """A named ``cp.Parameter`` (a :class:`NamedParameter`) with its value set (helper for factories)."""
+    param = NamedParameter(shape, name=name, nonneg=nonneg)
     param.value = value
     return param

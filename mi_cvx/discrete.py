@@ -419,10 +419,14 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
     P = parameter("p_xy", model.p_xy, shape=(k, ell))
     params = {"p_xy": P}
     p_y = cp.sum(P, axis=0)
+    # Units: the solver sees the distortion and the budget divided by the largest
+    # distortion, so costs are of order one whatever the user's units.
+    unit = float(model.distortion.max()) if np.any(model.distortion) else 1.0
+    solver_model = DiscreteModel(model.p_xy, model.distortion / unit, model.hamming)
     if formulation == "channel":
-        variables, cons, out_joint, cell_cost, class_cost = _channel_form(model, P, knows)
+        variables, cons, out_joint, cell_cost, class_cost = _channel_form(solver_model, P, knows)
     else:
-        variables, cons, out_joint, cell_cost, class_cost = _transport_form(model, P)
+        variables, cons, out_joint, cell_cost, class_cost = _transport_form(solver_model, P)
     # I(Y; Xhat) = min over pmfs q of D(P(y, xh) || p(y) q(xh)), attained at q = P(xh)
     # (the variational form behind Blahut-Arimoto).  Minimising jointly over the attack
     # and a free reference q keeps every cone local: tying q to sum_x r couples all
@@ -434,14 +438,16 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
     budget_con = None
     if budget is not None:
         params["budget"] = parameter("budget", budget)
-        budget_con = cost <= params["budget"]
+        budget_con = cost <= params["budget"] * (1.0 / unit)
         cons.append(budget_con)
     # p(y) is parameter-affine and q parameter-free, so the product is DPP.
     objective = cp.sum(cp.rel_entr(out_joint, cp.outer(p_y, ref)))
     problem = cp.Problem(cp.Minimize(objective), cons)
+    # costs in the user's units (affine views)
     variables.update({"output_joint": out_joint, "output": cp.sum(out_joint, axis=0), "reference": ref,
-                      "class_cost": class_cost, "cost": cost})
+                      "class_cost": unit * class_cost, "cost": unit * cost})
     if cell_cost is not None:
+        cell_cost = unit * cell_cost
         variables["cell_cost"] = cell_cost
         if model.hamming:
             variables["flips"] = cell_cost
@@ -470,18 +476,58 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
         if binary:
             attack["flip_prob"] = np.array([[channel[x, y, 1 - x] for y in range(ell)] for x in range(k)])
         return {"attack": attack, "mi": mi, "mi_check": channel_mi(p, channel),
-                "budget_used": expected_distortion(p, channel, d)}
+                "budget_used": expected_distortion(p, channel, d), "dual_scale": 1.0 / unit}
+
+    binary_structure = model.hamming and knows == "x_and_y" and (k, ell, kp) == (2, 2, 2)
+    diagonal_structure = model.hamming and knows == "x_and_y" and k == ell and kp >= k
+
+    def diagonal(p: np.ndarray) -> bool:
+        return diagonal_structure and not np.any(p - np.diag(np.diag(p)))
 
     def oracle(values) -> float | None:
         if "budget" not in values:
             return None
         p = np.asarray(values["p_xy"], dtype=float)
-        if model.hamming and knows == "x_and_y" and (k, ell, kp) == (2, 2, 2):
+        if binary_structure:
             return _oracles.binary_oracle(p, values["budget"]).mi
-        if model.hamming and k == ell and kp >= k and not np.any(p - np.diag(np.diag(p))):
+        if diagonal(p):
             # X = Y: the rate-distortion function (knowing Y adds nothing).
             return _oracles.rate_distortion_hamming(np.diag(p), values["budget"])
         return None
+
+    def zero_threshold(values) -> float | None:
+        p = np.asarray(values["p_xy"], dtype=float)
+        if binary_structure:
+            return _oracles.binary_zero_threshold(p)
+        if diagonal(p):
+            return 1.0 - float(np.diag(p).max())
+        return None
+
+    def exact(values) -> dict | None:
+        if "budget" not in values:
+            return None
+        p = np.asarray(values["p_xy"], dtype=float)
+        budget = float(values["budget"])
+        if binary_structure:
+            sol = _oracles.binary_oracle(p, budget)
+            channel = np.zeros((2, 2, 2))
+            for x in range(2):
+                channel[x, :, 1 - x] = sol.flip_prob[x]
+                channel[x, :, x] = 1.0 - sol.flip_prob[x]
+            mi, dual = sol.mi, sol.dual
+        elif diagonal(p):
+            mi, row, dual = _oracles.rate_distortion_channel(np.diag(p), budget)
+            channel = np.zeros((k, ell, kp))
+            channel[np.arange(k), :, identity] = 1.0
+            channel[np.arange(k), np.arange(k), :k] = row
+        else:
+            return None
+        joint = p[:, :, None] * channel
+        attack = {"channel": channel, "joint": joint, "output_joint": joint.sum(axis=0)}
+        if binary:
+            attack["flip_prob"] = np.array([[channel[x, y, 1 - x] for y in range(ell)] for x in range(k)])
+        return {"mi": mi, "attack": attack, "mi_check": channel_mi(p, channel),
+                "budget_used": expected_distortion(p, channel, d), "dual_budget": dual}
 
     def sync(ap: AttackProblem) -> None:
         p = _p_xy(P.value, (k, ell))  # a new value must still be a pmf
@@ -501,10 +547,13 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
     return AttackProblem(problem=problem, parameters=params, variables=variables, family=family,
                          readout=readout, oracle=oracle, budget_constraint=budget_con,
                          description=f"{description}, knows={knows}, {formulation} form", scale=1.0,
-                         sync=sync, optimality=optimality,
+                         sync=sync, optimality=optimality, exact=exact, zero_threshold=zero_threshold, units=unit,
                          spec={"knows": knows, "formulation": formulation, "model": model,
                                "distortion": d, "output_size": kp, "hamming": model.hamming,
-                               "dpp_compile_bytes": workspace},
+                               "dpp_compile_bytes": workspace,
+                               "route_hint": ("Use formulation='transport' (O(k l) variables for the Hamming "
+                                              "distortion)." if model.hamming and knows == "x_and_y"
+                                              and formulation == "channel" else "")},
                          solve_options={"ignore_dpp": True} if workspace > DPP_MEMORY_LIMIT else None)
 
 

@@ -70,3 +70,20 @@ class SolverError(MiCvxError):
         if hint:
             text += f". Hint: {hint}"
         super().__init__(text)
+
+
+class ResourceLimitError(MiCvxError):
+    """A solve would take longer or need more memory than this machine allows; refused before starting.
+
+    Attributes
+    ----------
+    seconds : float
+        Estimated solve time.
+    bytes : float
+        Estimated peak memory.
+    """
+
+    def __init__(self, message: str, *, seconds: float = float("nan"), bytes: float = float("nan")):  # noqa: A002
+        self.seconds = seconds
+        self.bytes = bytes
+        super().__init__(message)

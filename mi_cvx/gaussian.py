@@ -85,6 +85,31 @@ class GaussianModel:
         to_y, to_z = self.joint_map()
         return gaussian_linear_mi(joint_cov, to_y, to_z)
 
+    def mi_of_gains(self, F, G, W_cov) -> float:
+        """``I(Y; Z)`` for ``Delta = F Y + G N + W``, from ``Z = (A + F) Y + (I + G) N + W``.
+
+        ``0.5 logdet Cov(Z) - 0.5 logdet Cov(Z | Y)`` with both covariances formed from
+        the net gains: accurate also when the attack nearly cancels the signal (a tiny
+        budget), where the joint covariance of ``(Y, N, Delta)`` loses the difference
+        to rounding.  Falls back to :meth:`mi_of` when ``Cov(Z | Y)`` is singular.
+        """
+        B = self.A + F
+        C = np.eye(self.m) + G
+        noise = C @ self.noise_cov @ C.T + W_cov
+        noise = 0.5 * (noise + noise.T)
+        cov_z = B @ self.signal_cov @ B.T + noise
+        # Z lives in the range of Cov(Z) (rank-deficient A, no noise on some rows).
+        lam, Q = np.linalg.eigh(0.5 * (cov_z + cov_z.T))
+        Q = Q[:, lam > lam.max(initial=0.0) * self.m * 1e-13]
+        sign_z, logdet_z = np.linalg.slogdet(Q.T @ cov_z @ Q)
+        noise = Q.T @ noise @ Q
+        sign_n, logdet_n = np.linalg.slogdet(0.5 * (noise + noise.T))
+        if Q.shape[1] == 0:
+            return 0.0
+        if sign_z <= 0 or sign_n <= 0 or np.linalg.cond(noise) > 1e13:
+            return self.mi_of(self.joint_from_gains(F, G, W_cov))
+        return float(max(0.5 * (logdet_z - logdet_n), 0.0))
+
     def joint_from_gains(self, F, G, W_cov) -> np.ndarray:
         """Covariance of ``(Y, N, Delta)`` for ``Delta = F Y + G N + W``."""
         sy, sn = self.signal_cov, self.noise_cov
@@ -102,14 +127,7 @@ class GaussianModel:
 def _model(A, signal_cov, noise_cov, support=None) -> GaussianModel:
     A, sy, sn = _v.observation_model(A, signal_cov, noise_cov)
     m = A.shape[0]
-    if support is None:
-        rows = np.arange(m)
-    else:
-        rows = np.unique(_v.array("support", support, ndim=1).astype(int)) if np.size(support) else np.array([], int)
-        if np.size(support) and not np.array_equal(np.asarray(support, dtype=float), np.asarray(support, dtype=int)):
-            raise InvalidInputError("support", "must hold integer row indices")
-        if rows.size and (rows.min() < 0 or rows.max() >= m):
-            raise InvalidInputError("support", f"row indices must lie in [0, {m - 1}], got {rows.tolist()}")
+    rows = np.arange(m) if support is None else _v.row_indices("support", support, m)
     return GaussianModel(A, sy, sn, rows)
 
 
@@ -120,22 +138,133 @@ def _noise_factor(noise_cov: np.ndarray) -> np.ndarray:
     return V[:, keep] * np.sqrt(w[keep])
 
 
+@dataclass(frozen=True)
+class Units:
+    """The scales a Gaussian problem is solved in: ``Y = sqrt(signal) Y'``, ``X = sqrt(observation) X'``.
+
+    The factories solve the model in these units, where ``signal_cov`` has unit
+    mean variance and ``Cov(X)`` unit mean variance, so the conic solvers see
+    numbers of order one whatever the user's units; every reported quantity is
+    scaled back.  ``I(Y; Z)`` does not depend on units.
+    """
+
+    signal: float
+    observation: float
+
+    @classmethod
+    def of(cls, model: GaussianModel) -> Units:
+        signal = float(np.trace(model.signal_cov)) / model.n
+        observation = float(np.trace(model.x_cov)) / model.m
+        return cls(signal, observation if observation > 0 else 1.0)
+
+    def normalise(self, model: GaussianModel) -> GaussianModel:
+        return GaussianModel(model.A * np.sqrt(self.signal / self.observation), model.signal_cov / self.signal,
+                             model.noise_cov / self.observation, model.support)
+
+    def joint_scale(self, n: int, m: int) -> np.ndarray:
+        """Per-coordinate scale of ``(Y, N, Delta)``: user = scale * normalised."""
+        return np.concatenate([np.full(n, np.sqrt(self.signal)), np.full(2 * m, np.sqrt(self.observation))])
+
+    def gains(self, F, G, W):
+        """``(F, G, W_cov)`` of ``Delta = F Y + G N + W`` from normalised units to the user's."""
+        return F * np.sqrt(self.observation / self.signal), G, W * self.observation
+
+
 def _build(model: GaussianModel, budget, knows: str, formulation: str, family: str, description: str,
            oracle) -> AttackProblem:
     knows = _v.choice("knows", knows, KNOWS)
     formulation = _v.choice("formulation", formulation, FORMULATIONS)
     budget = _v.budget(budget, allow_none=True)
+    units = Units.of(model)
     if formulation == "compact":
         if np.any(model.noise_cov):
             raise InvalidInputError("formulation", "'compact' needs noise_cov = 0 (it is the rate-distortion "
                                     "SDP of the noiseless observation); use 'full'")
         if model.support.size != model.m:
             raise InvalidInputError("formulation", "'compact' supports attacks on every row only; use 'full'")
-        return _build_compact(model, budget, family, description, oracle)
-    return _build_full(model, budget, knows, family, description, oracle)
+        problem = _build_compact(model, units, budget, family, description, oracle)
+    else:
+        problem = _build_full(model, units, budget, knows, family, description, oracle)
+    if knows == "x_and_y":
+        problem._exact = _exact_path(model, units)
+        problem._zero_threshold = _zero_threshold(model)
+    return problem
 
 
-def _build_full(model: GaussianModel, budget, knows, family, description, oracle) -> AttackProblem:
+def _zero_threshold(model: GaussianModel):
+    """``D0 = tr(A signal_cov A^T)`` when every row that sees the signal may be attacked (else no threshold).
+
+    ``Delta = -A Y`` leaves ``Z = N``, independent of ``Y``, at cost ``tr(A SY A^T)``; no
+    cheaper attack reaches zero information: ``Cov(Z, Y) = 0`` forces
+    ``Cov(Delta, Y) = -A SY``, and among such ``Delta`` the projection ``-A Y`` has the
+    least power.  A clean row with a non-zero row of ``A`` keeps information for ever.
+    """
+    clean = np.setdiff1d(np.arange(model.m), model.support)
+    if clean.size and np.any(model.A[clean]):
+        return None
+    threshold = float(np.trace(model.A @ model.signal_cov @ model.A.T))
+    return lambda values: threshold if "budget" in values else None
+
+
+def _exact_path(model: GaussianModel, units: Units):
+    """The exact answer where the structure gives one (see :meth:`AttackProblem.solve`)."""
+    norm = units.normalise(model)
+    full_support = model.support.size == model.m
+    commutes = full_support and _oracles.noise_commutes(norm.A, norm.signal_cov, norm.noise_cov)
+    threshold = _zero_threshold(model)
+    n, m = model.n, model.m
+
+    def answer(F, G, W, dual, route):
+        joint = model.joint_from_gains(F, G, W)
+        mi_check = model.mi_of_gains(F, G, W)
+        return {"mi": mi_check if route != "structured" else None, "attack": _attack_dict(model, F, G, W, joint),
+                "mi_check": mi_check, "budget_used": float(np.trace(joint[n + m:, n + m:])),
+                "dual_budget": dual, "route": route}
+
+    def exact(values):
+        budget = values.get("budget")
+        if budget is None:
+            if full_support:
+                return None
+            # Theorem 4.1 without a budget: Delta_S = -X_S leaves exactly I(Y; X_c).
+            rows = model.support
+            F, G = np.zeros((m, n)), np.zeros((m, m))
+            F[rows] = -model.A[rows]
+            G[rows, rows] = -1.0
+            out = answer(F, G, np.zeros((m, m)), None, "subset")
+            out["mi"] = _oracles.subset_mi(model.signal_cov, model.noise_cov, model.support, A=model.A)
+            return out
+        budget = float(budget)
+        if budget == 0.0:  # no attack: the information left is I(Y; X), where it is finite
+            out = answer(np.zeros((m, n)), np.zeros((m, m)), np.zeros((m, m)), None, "no budget")
+            if not np.isfinite(out["mi_check"]):
+                return None
+            out["mi"] = out["mi_check"]
+            return out
+        if threshold is not None and budget >= threshold(values):
+            out = answer(-model.A, np.zeros((m, m)), np.zeros((m, m)), 0.0, "zero-information")
+            out["mi"] = 0.0
+            return out
+        if not commutes:
+            return None
+        sol = _oracles.structured_gaussian(norm.A, budget / units.observation, norm.signal_cov, norm.noise_cov)
+        F, G, W = units.gains(sol.F, sol.G, sol.W_cov)
+        out = answer(F, G, W, sol.dual / units.observation, "structured")
+        out["mi"] = sol.mi
+        return out
+
+    return exact
+
+
+def _attack_dict(model: GaussianModel, F, G, W, joint) -> dict:
+    n, m = model.n, model.m
+    return {"joint_cov": joint, "F": F, "G": G, "W_cov": W, "attack_cov": joint[n + m:, n + m:],
+            "posterior_cov": _posterior(joint, n, m, model)}
+
+
+def _build_full(model: GaussianModel, units: Units, budget, knows, family, description, oracle) -> AttackProblem:
+    user_model = model
+    model = units.normalise(model)
     A, sy = model.A, model.signal_cov
     n, m = model.n, model.m
     L = _noise_factor(model.noise_cov)
@@ -178,14 +307,15 @@ def _build_full(model: GaussianModel, budget, knows, family, description, oracle
         s_dx = s_yd.T @ A.T + (s_xd.T @ L.T if p and s else 0)
         cons.append(s_yd.T - s_dx @ c_x_pinv @ (A @ sy) == 0)
 
-    attack_cov = E @ s_dd @ E.T
     params, budget_con = {}, None
     if budget is not None:
+        # The budget Parameter is in the user's units; the solver sees budget / units.observation.
         params["budget"] = parameter("budget", budget)
-        budget_con = (cp.trace(s_dd) if s else cp.Constant(0.0)) <= params["budget"]
+        budget_con = (cp.trace(s_dd) if s else cp.Constant(0.0)) <= params["budget"] * (1.0 / units.observation)
         cons.append(budget_con)
     logdet_sy = float(np.linalg.slogdet(sy)[1])
     problem = cp.Problem(cp.Minimize(0.5 * logdet_sy - 0.5 * cp.log_det(K)), cons)
+    scale = units.joint_scale(n, m)
 
     def readout(ap: AttackProblem) -> dict:
         Sv = np.asarray(S.value)
@@ -195,34 +325,44 @@ def _build_full(model: GaussianModel, budget, knows, family, description, oracle
         T[:n, :n] = np.eye(n)
         T[n:n + m, n:n + p] = L
         T[n + m:, n + p:] = E
-        joint = T @ Sv @ T.T
-        F, G, W = _gains(joint, n, m)
+        joint_norm = T @ Sv @ T.T
+        F, G, W = units.gains(*_gains(joint_norm, n, m))
+        joint = scale[:, None] * joint_norm * scale[None, :]
         return {
             "attack": {"joint_cov": joint, "F": F, "G": G, "W_cov": W,
-                       "attack_cov": joint[n + m:, n + m:], "posterior_cov": K.value},
-            "mi_check": model.mi_of(joint),
-            "budget_used": float(np.trace(Sv[n + p:, n + p:])),
+                       "attack_cov": joint[n + m:, n + m:], "posterior_cov": units.signal * K.value},
+            "mi_check": user_model.mi_of(joint),
+            "budget_used": units.observation * float(np.trace(Sv[n + p:, n + p:])),
+            "dual_scale": 1.0 / units.observation,
         }
 
-    variables = {"joint_cov": S, "attack_cov": attack_cov, "attack_signal_cov": E @ s_yd.T,
-                 "posterior_cov": K}
+    # Variables in the user's units (affine views of the normalised ones).
+    view = np.concatenate([np.full(n, np.sqrt(units.signal)), np.ones(p), np.full(s, np.sqrt(units.observation))])
+    variables = {"joint_cov": cp.multiply(np.outer(view, view), S),
+                 "attack_cov": units.observation * (E @ s_dd @ E.T),
+                 "attack_signal_cov": np.sqrt(units.signal * units.observation) * (E @ s_yd.T),
+                 "posterior_cov": units.signal * K}
     return AttackProblem(problem=problem, parameters=params, variables=variables, family=family,
                          readout=readout, oracle=oracle if knows == "x_and_y" else None,
                          budget_constraint=budget_con, description=description + f", knows={knows}",
-                         scale=_scale(model, budget),
-                         spec={"knows": knows, "formulation": "full", "model": model})
+                         scale=_scale(model, None if budget is None else budget / units.observation),
+                         units=units.observation,
+                         spec={"knows": knows, "formulation": "full", "model": user_model, "units": units})
 
 
-def _build_compact(model: GaussianModel, budget, family, description, oracle) -> AttackProblem:
+def _build_compact(model: GaussianModel, units: Units, budget, family, description, oracle) -> AttackProblem:
     """Rate-distortion SDP of the noiseless observation ``X = A Y`` (MATH.md section 2).
 
     In the eigenbasis ``Cov(X) = U diag(lam) U^T`` (``lam > 0``): maximise
     ``log_det(K)`` subject to ``0 << K << diag(lam)`` and ``trace(K) <= D``;
     ``K`` is the error covariance ``Cov(X | Z)`` and the optimal attack is
-    ``Delta = -K diag(lam)^-1 X' + W`` in the rotated frame.
+    ``Delta = -K diag(lam)^-1 X' + W`` in the rotated frame.  Solved in the
+    normalised units of :class:`Units`.
     """
+    user_model = model
+    model = units.normalise(model)
     A = model.A
-    n, m = model.n, model.m
+    m = model.m
     lam, U = np.linalg.eigh(model.x_cov)
     keep = lam > lam.max(initial=0.0) * m * 1e-12
     lam, U = lam[keep], U[:, keep]
@@ -232,7 +372,7 @@ def _build_compact(model: GaussianModel, budget, family, description, oracle) ->
     params, budget_con = {}, None
     if budget is not None:
         params["budget"] = parameter("budget", budget)
-        budget_con = cp.trace(K) <= params["budget"]
+        budget_con = cp.trace(K) <= params["budget"] * (1.0 / units.observation)
         cons.append(budget_con)
     half_logdet_lam = 0.5 * float(np.sum(np.log(lam)))
     problem = cp.Problem(cp.Minimize(half_logdet_lam - 0.5 * cp.log_det(K)), cons)
@@ -240,23 +380,25 @@ def _build_compact(model: GaussianModel, budget, family, description, oracle) ->
     def readout(ap: AttackProblem) -> dict:
         Kv = 0.5 * (K.value + K.value.T)
         H = -(U @ (Kv / lam) @ U.T)  # Delta = H X + W, H = -K C^+ in the original frame
-        F = H @ A
         W = U @ (Kv - (Kv / lam) @ Kv) @ U.T
-        W = 0.5 * (W + W.T)
-        joint = model.joint_from_gains(F, np.zeros((m, m)), W)
+        F, G, W = units.gains(H @ A, np.zeros((m, m)), 0.5 * (W + W.T))
+        joint = user_model.joint_from_gains(F, G, W)
+        attack = _attack_dict(user_model, F, G, W, joint)
+        attack["error_cov"] = units.observation * (U @ Kv @ U.T)
         return {
-            "attack": {"joint_cov": joint, "F": F, "G": np.zeros((m, m)), "W_cov": W,
-                       "attack_cov": joint[n + m:, n + m:], "error_cov": U @ Kv @ U.T,
-                       "posterior_cov": _posterior(joint, n, m, model)},
-            "mi_check": model.mi_of(joint),
-            "budget_used": float(np.trace(Kv)),
+            "attack": attack,
+            "mi_check": user_model.mi_of(joint),
+            "budget_used": units.observation * float(np.trace(Kv)),
+            "dual_scale": 1.0 / units.observation,
         }
 
-    variables = {"error_cov": K, "attack_cov": U @ K @ U.T}
+    variables = {"error_cov": units.observation * K, "attack_cov": units.observation * (U @ K @ U.T)}
     return AttackProblem(problem=problem, parameters=params, variables=variables, family=family,
                          readout=readout, oracle=oracle, budget_constraint=budget_con,
-                         description=description + ", compact", scale=_scale(model, budget),
-                         spec={"knows": "x_and_y", "formulation": "compact", "model": model})
+                         description=description + ", compact",
+                         scale=_scale(model, None if budget is None else budget / units.observation),
+                         units=units.observation,
+                         spec={"knows": "x_and_y", "formulation": "compact", "model": user_model, "units": units})
 
 
 def _posterior(joint, n, m, model):
@@ -275,6 +417,26 @@ def _gains(joint: np.ndarray, n: int, m: int):
     gain = c_dyn @ np.linalg.pinv(c_yn, rcond=1e-12, hermitian=True)
     W = joint[d, d] - gain @ c_dyn.T
     return gain[:, :n], gain[:, n:], 0.5 * (W + W.T)
+
+
+def _structured_oracle(model: GaussianModel):
+    """Closed form where the structure gives one: zero beyond the threshold, commuting noise below it."""
+    threshold = float(np.trace(model.A @ model.signal_cov @ model.A.T))
+    units = Units.of(model)
+    norm = units.normalise(model)
+    commutes = _oracles.noise_commutes(norm.A, norm.signal_cov, norm.noise_cov)
+
+    def oracle(values):
+        if "budget" not in values:
+            return None
+        budget = float(values["budget"])
+        if budget >= threshold:
+            return 0.0
+        if not commutes:
+            return None
+        return _oracles.structured_gaussian(norm.A, budget / units.observation, norm.signal_cov, norm.noise_cov).mi
+
+    return oracle
 
 
 def _scale(model: GaussianModel, budget) -> float:
@@ -365,14 +527,8 @@ def gaussian_vector(A, budget, signal_cov=1.0, noise_cov=0.0, *, knows: str = "x
         Wrong shapes, non-symmetric / non-PSD covariances, NaNs, negative budget.
     """
     model = _model(A, signal_cov, noise_cov)
-    noise_var = model.isotropic_noise()
     m, n = model.A.shape
-
-    def oracle(values):
-        if "budget" not in values or noise_var is None:
-            return None
-        return _oracles.isotropic_gaussian(model.A, values["budget"], model.signal_cov, noise_var).mi
-
+    oracle = _structured_oracle(model)
     return _build(model, budget, knows, formulation, "gaussian_vector",
                   f"Gaussian vector, m={m}, n={n}", oracle)
 
@@ -421,15 +577,13 @@ def gaussian_sparse(A, support, budget=None, signal_cov=1.0, noise_cov=1.0, *,
     model = _model(A, signal_cov, noise_cov, support=support)
     clean = np.setdiff1d(np.arange(model.m), model.support)
     _oracles._check_clean_noise(model.noise_cov, clean)
-    noise_var = model.isotropic_noise()
     support_cov_trace = float(np.trace(model.x_cov[np.ix_(model.support, model.support)]))
+    structured = _structured_oracle(model) if clean.size == 0 else None
 
     def oracle(values):
         if "budget" not in values or values["budget"] >= support_cov_trace:
             return _oracles.subset_mi(model.signal_cov, model.noise_cov, model.support, A=model.A)
-        if clean.size == 0 and noise_var is not None:
-            return _oracles.isotropic_gaussian(model.A, values["budget"], model.signal_cov, noise_var).mi
-        return None
+        return structured(values) if structured is not None else None
 
     return _build(model, budget, knows, "full", "gaussian_sparse",
                   f"Gaussian sparse attack, m={model.m}, n={model.n}, |S|={model.support.size}", oracle)

@@ -53,6 +53,30 @@ TOLERANCES: dict[str, dict[str, float]] = {
 }
 _DEFAULT_TOL = {"value": 1e-4, "residual": 1e-5}
 
+#: Tolerances promised when a first-order solver runs with tightened settings
+#: (SCS with ``eps_abs`` and ``eps_rel`` at most 1e-8, as the default chain runs it),
+#: and by the exact structured paths (``solver == "EXACT"``: closed forms and
+#: one-dimensional root finding, accurate to rounding).
+TIGHT_TOLERANCES: dict[str, dict[str, float]] = {
+    "SCS": {"value": 1e-5, "residual": 1e-6},
+}
+EXACT_TOLERANCE = {"value": 1e-8, "residual": 1e-9}
+
+#: Fallback settings the default chain tries after a backend's defaults fail or are
+#: inaccurate (``solve()`` without a solver).  Clarabel: tighter gaps, more
+#: iterations and no equilibration, which lets it finish log-det problems whose
+#: optimum erases a channel (no interior near the optimum), where the defaults can
+#: stop with "InsufficientProgress".  SCS only ever runs at tight ``eps`` in the
+#: chain (at its defaults it is a few percent off), with a time cap so it cannot hang.
+CHAIN_SETTINGS: dict[str, tuple[dict, ...]] = {
+    "CLARABEL": ({}, {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9, "tol_feas": 1e-9, "max_iter": 500,
+                      "equilibrate_enable": False}),
+    "MOSEK": ({},),
+    "SCS": ({"eps_abs": 1e-9, "eps_rel": 1e-9, "max_iters": 200_000, "time_limit_secs": 20.0},),
+    "ECOS": ({},),
+    "CVXOPT": ({},),
+}
+
 #: Solver options mi_cvx passes unless the caller overrides them.  Clarabel's own
 #: duality-gap tolerances (1e-8) are a hundred times tighter than mi_cvx's accuracy
 #: contract above, and on log-det problems whose optimum erases a channel exactly (no
@@ -65,14 +89,34 @@ DEFAULT_OPTIONS: dict[str, dict] = {
 }
 
 
+#: In a default solve that has failed so far, the family's exact structured path is tried
+#: before these backends (first-order, or less robust on log-det and exponential cones).
+EXACT_PATH_BEFORE: frozenset[str] = frozenset({"SCS", "ECOS", "CVXOPT"})
+
+
 def solver_options(solver: str, options: dict | None = None) -> dict:
     """``DEFAULT_OPTIONS`` for ``solver`` updated with the caller's ``options``."""
     return {**DEFAULT_OPTIONS.get(solver.upper(), {}), **(options or {})}
 
 
-def tolerance(solver: str, kind: str = "value") -> float:
-    """The tolerance of ``kind`` (``"value"`` or ``"residual"``) for ``solver``."""
-    return TOLERANCES.get(solver.upper(), _DEFAULT_TOL)[kind]
+def tolerance(solver: str, kind: str = "value", options: dict | None = None) -> float:
+    """The tolerance of ``kind`` (``"value"`` or ``"residual"``) promised by ``solver``.
+
+    ``options`` are the solver options of the solve: a first-order solver run with
+    tightened settings (see :data:`TIGHT_TOLERANCES`) promises more.  ``"EXACT"``
+    (an exact structured path) promises :data:`EXACT_TOLERANCE`.
+    """
+    name = solver.upper()
+    if name == "EXACT":
+        return EXACT_TOLERANCE[kind]
+    if name in TIGHT_TOLERANCES and options and _tight(options):
+        return TIGHT_TOLERANCES[name][kind]
+    return TOLERANCES.get(name, _DEFAULT_TOL)[kind]
+
+
+def _tight(options: dict) -> bool:
+    eps = [options.get(key) for key in ("eps_abs", "eps_rel")]
+    return all(isinstance(e, (int, float)) and e <= 1e-8 for e in eps)
 
 
 def required_cones(problem: cp.Problem) -> frozenset[str]:
@@ -180,6 +224,20 @@ def default_solvers(cones: frozenset[str], family: str | None = None) -> list[st
     if candidates[0] not in chain:
         chain.append(candidates[0])
     return chain
+
+
+def default_chain(cones: frozenset[str], family: str | None = None) -> list[tuple[str, dict]]:
+    """The (backend, settings) pairs a default solve tries, in order.
+
+    The family's preference and the general default first (:func:`default_solvers`),
+    then every other installed backend with the needed cones in
+    :data:`KNOWN_SOLVERS` order; each with its :data:`CHAIN_SETTINGS` in turn.
+    The exact structured path, where a family has one, comes after these (see
+    :meth:`mi_cvx.AttackProblem.solve`).
+    """
+    names = default_solvers(cones, family)
+    names += [name for name in installed_solvers(cones) if name not in names]
+    return [(name, dict(settings)) for name in names for settings in CHAIN_SETTINGS.get(name, ({},))]
 
 
 def default_solver(cones: frozenset[str], family: str | None = None) -> str:

@@ -29,10 +29,11 @@ def test_default_solver_is_clarabel_for_every_family_and_a_preference_leads_the_
 def test_default_solve_falls_back_when_the_preferred_solver_fails(monkeypatch):
     monkeypatch.setitem(solvers.FAMILY_PREFERENCE, "gaussian_scalar", ("SCS", "CLARABEL"))
     monkeypatch.setitem(solvers.DEFAULT_OPTIONS, "SCS", {"max_iters": 2, "warm_start": False})
+    monkeypatch.setitem(solvers.CHAIN_SETTINGS, "SCS", ({},))  # SCS once, at the crippled options
     problem = mi_cvx.gaussian_scalar(1.0, 0.5, 0.3)
     result = problem.solve()
     assert result.ok and result.solver == "CLARABEL"
-    assert result.note.startswith("default solver fell back after: SCS")
+    assert result.note.startswith("default chain fell back after: SCS")
     assert result.to_dict()["note"] == result.note
     assert mi_cvx.relative_error(result.mi, result.oracle) <= solvers.tolerance("CLARABEL")
     # naming the solver, or passing solver options, means no fallback: the failure is reported
