@@ -92,8 +92,9 @@ def _fresh(ap: AttackProblem) -> AttackProblem:
     program is new, so the first solve measures a genuine compilation and the
     user's problem keeps its own cache.
     """
+    problem = cp.Problem(ap.problem.objective, ap.problem.constraints)  # (builds ap's model if it was not yet)
     clone = copy.copy(ap)
-    clone.problem = cp.Problem(ap.problem.objective, ap.problem.constraints)
+    clone._problem = problem
     return clone
 
 

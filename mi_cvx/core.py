@@ -285,11 +285,11 @@ class AttackProblem:
     def __init__(
         self,
         *,
-        problem: cp.Problem,
+        problem: cp.Problem | None = None,
         parameters: Mapping[str, cp.Parameter],
-        variables: Mapping[str, cp.Expression],
+        variables: Mapping[str, cp.Expression] | None = None,
         family: str,
-        readout: Readout,
+        readout: Readout | None = None,
         oracle: Oracle | None = None,
         budget_constraint: cp.Constraint | None = None,
         description: str = "",
@@ -303,13 +303,21 @@ class AttackProblem:
         exact: Exact | None = None,
         zero_threshold: Callable[[Mapping[str, Any]], float | None] | None = None,
         units: float = 1.0,
+        builder: Callable[[], Mapping[str, Any]] | None = None,
+        size_hint: Callable[[str], Any] | None = None,
+        cones: frozenset[str] | None = None,
     ):
-        self.problem = problem
+        if problem is None and builder is None:
+            raise TypeError("AttackProblem needs a problem or a builder")
+        self._problem = problem
+        self._variables = None if variables is None else dict(variables)
+        self._budget_constraint = budget_constraint
+        self._builder = builder
+        self._size_hint = size_hint
+        self._cones = cones
         self.parameters = dict(parameters)
-        self.variables = dict(variables)
         self.family = family
         self.description = description
-        self.budget_constraint = budget_constraint
         self.scale = float(scale)
         self.spec = dict(spec or {})
         self.custom = custom
@@ -323,6 +331,47 @@ class AttackProblem:
         self._zero_threshold = zero_threshold
         self.units = float(units)
 
+    # ------------------------------------------------------------ the model
+    # A family may hand over a *builder* instead of a built model: the conic form is then
+    # built on first use, so a problem whose default solve goes to the exact path (the
+    # conic form being beyond the machine's reach) never pays for building it.
+    def _build(self) -> None:
+        if self._problem is None:
+            built = self._builder()
+            self._problem = built["problem"]
+            self._variables = dict(built["variables"])
+            self._budget_constraint = built.get("budget_constraint")
+            self._readout = built["readout"]
+
+    @property
+    def problem(self) -> cp.Problem:
+        """The convex model (``cvxpy.Problem``)."""
+        self._build()
+        return self._problem
+
+    @property
+    def variables(self) -> dict:
+        """Named decision variables (and affine views) for custom constraints."""
+        self._build()
+        return self._variables
+
+    @property
+    def budget_constraint(self) -> cp.Constraint | None:
+        """The budget constraint (its dual value is the budget's multiplier)."""
+        self._build()
+        return self._budget_constraint
+
+    @property
+    def built(self) -> bool:
+        """Whether the conic model has been built (it is built on first use)."""
+        return self._problem is not None
+
+    def estimate(self, solver: str = "CLARABEL"):
+        """Estimated time and memory of a conic solve with ``solver`` (:func:`mi_cvx.resources.estimate`)."""
+        if self._problem is None and self._size_hint is not None:
+            return self._size_hint(solver)
+        return _resources.estimate(self.problem, solver)
+
     # ------------------------------------------------------------------ info
     def __repr__(self) -> str:
         params = ", ".join(f"{k}={_short(v.value)}" for k, v in self.parameters.items())
@@ -332,6 +381,8 @@ class AttackProblem:
     @property
     def cones(self) -> frozenset[str]:
         """Cones a solver needs for this problem (``"PSD"``, ``"EXP"``, ...)."""
+        if self._cones is not None and self._problem is None:
+            return self._cones
         return _solvers.required_cones(self.problem)
 
     def parameter_values(self) -> dict:
@@ -549,7 +600,7 @@ class AttackProblem:
                     exact.note = ("the conic solves were not accurate (" + "; ".join(failed)
                                   + "): answered on the exact path")
                     return self._finish(exact, raise_on_failure)
-            estimate = _resources.estimate(self.problem, name)
+            estimate = self.estimate(name)
             too_big = _beyond_reach(estimate, limit)
             if too_big:
                 exact = self._exact_result() if exact_allowed else None

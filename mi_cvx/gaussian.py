@@ -31,12 +31,14 @@ Attack readout (``result.attack``)
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import cvxpy as cp
 import numpy as np
 
 from . import oracles as _oracles
+from . import resources as _resources
 from . import validate as _v
 from .core import AttackProblem, parameter, rebuildable
 from .errors import InvalidInputError
@@ -62,6 +64,11 @@ class GaussianModel:
     @property
     def m(self) -> int:
         return self.A.shape[0]
+
+    @functools.cached_property
+    def structure(self) -> _Structure:
+        """The exact structured path of this model (decomposed once, on first use)."""
+        return _Structure(self)
 
     @property
     def x_cov(self) -> np.ndarray:
@@ -206,20 +213,38 @@ def _zero_threshold(model: GaussianModel):
     return lambda values: threshold if "budget" in values else None
 
 
+class _Structure:
+    """Closed forms of one model, shared by its oracle and its exact path (solutions cached by budget)."""
+
+    def __init__(self, model: GaussianModel):
+        self.model = model
+        self.units = Units.of(model)
+        norm = self.units.normalise(model)
+        self.split = _oracles.StructuredGaussian(norm.A, norm.signal_cov, norm.noise_cov)
+        self.threshold = float(np.trace(model.A @ model.signal_cov @ model.A.T))
+        self._solutions: dict[float, _oracles.IsotropicGaussianSolution] = {}
+
+    def solution(self, budget: float):
+        """The exact optimum at ``budget`` (user units) where the noise commutes, else None."""
+        if not self.split.commutes:
+            return None
+        if budget not in self._solutions:
+            if len(self._solutions) > 64:
+                self._solutions.clear()
+            self._solutions[budget] = self.split.solve(budget / self.units.observation)
+        return self._solutions[budget]
+
+
 def _exact_path(model: GaussianModel, units: Units):
     """The exact answer where the structure gives one (see :meth:`AttackProblem.solve`)."""
-    norm = units.normalise(model)
     full_support = model.support.size == model.m
-    commutes = full_support and _oracles.noise_commutes(norm.A, norm.signal_cov, norm.noise_cov)
     threshold = _zero_threshold(model)
     n, m = model.n, model.m
 
     def answer(F, G, W, dual, route):
         joint = model.joint_from_gains(F, G, W)
-        mi_check = model.mi_of_gains(F, G, W)
-        return {"mi": mi_check if route != "structured" else None, "attack": _attack_dict(model, F, G, W, joint),
-                "mi_check": mi_check, "budget_used": float(np.trace(joint[n + m:, n + m:])),
-                "dual_budget": dual, "route": route}
+        return {"attack": _attack_dict(model, F, G, W, joint), "mi_check": model.mi_of_gains(F, G, W),
+                "budget_used": float(np.trace(joint[n + m:, n + m:])), "dual_budget": dual, "route": route}
 
     def exact(values):
         budget = values.get("budget")
@@ -245,9 +270,9 @@ def _exact_path(model: GaussianModel, units: Units):
             out = answer(-model.A, np.zeros((m, m)), np.zeros((m, m)), 0.0, "zero-information")
             out["mi"] = 0.0
             return out
-        if not commutes:
+        sol = model.structure.solution(budget) if full_support else None
+        if sol is None:
             return None
-        sol = _oracles.structured_gaussian(norm.A, budget / units.observation, norm.signal_cov, norm.noise_cov)
         F, G, W = units.gains(sol.F, sol.G, sol.W_cov)
         out = answer(F, G, W, sol.dual / units.observation, "structured")
         out["mi"] = sol.mi
@@ -265,89 +290,109 @@ def _attack_dict(model: GaussianModel, F, G, W, joint) -> dict:
 def _build_full(model: GaussianModel, units: Units, budget, knows, family, description, oracle) -> AttackProblem:
     user_model = model
     model = units.normalise(model)
-    A, sy = model.A, model.signal_cov
     n, m = model.n, model.m
     L = _noise_factor(model.noise_cov)
     p = L.shape[1]
-    rows = model.support
-    s = rows.size
-    E = np.eye(m)[:, rows]  # Delta = E @ Delta_s
+    params = {} if budget is None else {"budget": parameter("budget", budget)}
 
-    # The joint covariance of (Y, xi, Delta_s) with its fixed blocks written as constants:
-    # only the cross-covariances and Cov(Delta_s) are variables.  (A PSD variable with
-    # equality constraints on its fixed blocks is the same set, but about twice as slow to
-    # solve: Clarabel, m = n = 20.)
-    K = cp.Variable((n, n), symmetric=True, name="posterior_cov")
-    if s == 0:  # nothing to attack: the information left is I(Y; X)
-        s_yd = cp.Constant(np.zeros((n, 0)))
-        s_dd = cp.Constant(np.zeros((0, 0)))
-        s_xd = None
-        S = cp.Constant(np.block([[sy, np.zeros((n, p))], [np.zeros((p, n)), np.eye(p)]]))
-        cons = []
-    else:
-        s_yd = cp.Variable((n, s), name="attack_signal_cov")  # Cov(Y, Delta_s)
-        s_dd = cp.Variable((s, s), symmetric=True, name="attack_cov")  # Cov(Delta_s)
-        s_xd = cp.Variable((p, s), name="attack_noise_cov") if p else None  # Cov(xi, Delta_s)
-        blocks = [[sy, s_yd], [s_yd.T, s_dd]]
-        if p:
-            blocks = [[sy, np.zeros((n, p)), s_yd], [np.zeros((p, n)), np.eye(p), s_xd], [s_yd.T, s_xd.T, s_dd]]
-        S = cp.bmat(blocks)
-        cons = [0.5 * (S + S.T) >> 0]
-    # Cov(Y, Z) and Cov(Z) are affine in S (Z = A Y + L xi + E Delta_s).
-    m_yz = sy @ A.T + s_yd @ E.T
-    m_zz = A @ sy @ A.T + model.noise_cov + A @ s_yd @ E.T + E @ s_yd.T @ A.T + E @ s_dd @ E.T
-    if p and s:
-        m_zz = m_zz + L @ s_xd @ E.T + E @ s_xd.T @ L.T
-    lmi = cp.bmat([[sy - K, m_yz], [m_yz.T, m_zz]])
-    cons.append(0.5 * (lmi + lmi.T) >> 0)
+    def build() -> dict:
+        A, sy = model.A, model.signal_cov
+        rows = model.support
+        s = rows.size
+        E = np.eye(m)[:, rows]  # Delta = E @ Delta_s
 
-    if knows == "x" and s:
-        # Delta independent of Y given X: Cov(Delta, Y) = Cov(Delta, X) Cov(X)^+ Cov(X, Y).
-        c_x_pinv = np.linalg.pinv(model.x_cov, rcond=1e-12, hermitian=True)
-        s_dx = s_yd.T @ A.T + (s_xd.T @ L.T if p and s else 0)
-        cons.append(s_yd.T - s_dx @ c_x_pinv @ (A @ sy) == 0)
+        # The joint covariance of (Y, xi, Delta_s) with its fixed blocks written as constants:
+        # only the cross-covariances and Cov(Delta_s) are variables.  (A PSD variable with
+        # equality constraints on its fixed blocks is the same set, but about twice as slow to
+        # solve: Clarabel, m = n = 20.)
+        K = cp.Variable((n, n), symmetric=True, name="posterior_cov")
+        if s == 0:  # nothing to attack: the information left is I(Y; X)
+            s_yd = cp.Constant(np.zeros((n, 0)))
+            s_dd = cp.Constant(np.zeros((0, 0)))
+            s_xd = None
+            S = cp.Constant(np.block([[sy, np.zeros((n, p))], [np.zeros((p, n)), np.eye(p)]]))
+            cons = []
+        else:
+            s_yd = cp.Variable((n, s), name="attack_signal_cov")  # Cov(Y, Delta_s)
+            s_dd = cp.Variable((s, s), symmetric=True, name="attack_cov")  # Cov(Delta_s)
+            s_xd = cp.Variable((p, s), name="attack_noise_cov") if p else None  # Cov(xi, Delta_s)
+            blocks = [[sy, s_yd], [s_yd.T, s_dd]]
+            if p:
+                blocks = [[sy, np.zeros((n, p)), s_yd], [np.zeros((p, n)), np.eye(p), s_xd],
+                          [s_yd.T, s_xd.T, s_dd]]
+            S = cp.bmat(blocks)
+            cons = [0.5 * (S + S.T) >> 0]
+        # Cov(Y, Z) and Cov(Z) are affine in S (Z = A Y + L xi + E Delta_s).
+        m_yz = sy @ A.T + s_yd @ E.T
+        m_zz = A @ sy @ A.T + model.noise_cov + A @ s_yd @ E.T + E @ s_yd.T @ A.T + E @ s_dd @ E.T
+        if p and s:
+            m_zz = m_zz + L @ s_xd @ E.T + E @ s_xd.T @ L.T
+        lmi = cp.bmat([[sy - K, m_yz], [m_yz.T, m_zz]])
+        cons.append(0.5 * (lmi + lmi.T) >> 0)
 
-    params, budget_con = {}, None
-    if budget is not None:
-        # The budget Parameter is in the user's units; the solver sees budget / units.observation.
-        params["budget"] = parameter("budget", budget)
-        budget_con = (cp.trace(s_dd) if s else cp.Constant(0.0)) <= params["budget"] * (1.0 / units.observation)
-        cons.append(budget_con)
-    logdet_sy = float(np.linalg.slogdet(sy)[1])
-    problem = cp.Problem(cp.Minimize(0.5 * logdet_sy - 0.5 * cp.log_det(K)), cons)
-    scale = units.joint_scale(n, m)
+        if knows == "x" and s:
+            # Delta independent of Y given X: Cov(Delta, Y) = Cov(Delta, X) Cov(X)^+ Cov(X, Y).
+            c_x_pinv = np.linalg.pinv(model.x_cov, rcond=1e-12, hermitian=True)
+            s_dx = s_yd.T @ A.T + (s_xd.T @ L.T if p and s else 0)
+            cons.append(s_yd.T - s_dx @ c_x_pinv @ (A @ sy) == 0)
 
-    def readout(ap: AttackProblem) -> dict:
-        Sv = np.asarray(S.value)
-        Sv = 0.5 * (Sv + Sv.T)
-        # Back from (Y, xi, Delta_s) to (Y, N, Delta) with N = L xi, Delta = E Delta_s.
-        T = np.zeros((n + 2 * m, n + p + s))
-        T[:n, :n] = np.eye(n)
-        T[n:n + m, n:n + p] = L
-        T[n + m:, n + p:] = E
-        joint_norm = T @ Sv @ T.T
-        F, G, W = units.gains(*_gains(joint_norm, n, m))
-        joint = scale[:, None] * joint_norm * scale[None, :]
-        return {
-            "attack": {"joint_cov": joint, "F": F, "G": G, "W_cov": W,
-                       "attack_cov": joint[n + m:, n + m:], "posterior_cov": units.signal * K.value},
-            "mi_check": user_model.mi_of(joint),
-            "budget_used": units.observation * float(np.trace(Sv[n + p:, n + p:])),
-            "dual_scale": 1.0 / units.observation,
-        }
+        budget_con = None
+        if budget is not None:
+            # The budget Parameter is in the user's units; the solver sees budget / units.observation.
+            budget_con = (cp.trace(s_dd) if s else cp.Constant(0.0)) <= params["budget"] * (1.0 / units.observation)
+            cons.append(budget_con)
+        logdet_sy = float(np.linalg.slogdet(sy)[1])
+        problem = cp.Problem(cp.Minimize(0.5 * logdet_sy - 0.5 * cp.log_det(K)), cons)
+        scale = units.joint_scale(n, m)
 
-    # Variables in the user's units (affine views of the normalised ones).
-    view = np.concatenate([np.full(n, np.sqrt(units.signal)), np.ones(p), np.full(s, np.sqrt(units.observation))])
-    variables = {"joint_cov": cp.multiply(np.outer(view, view), S),
-                 "attack_cov": units.observation * (E @ s_dd @ E.T),
-                 "attack_signal_cov": np.sqrt(units.signal * units.observation) * (E @ s_yd.T),
-                 "posterior_cov": units.signal * K}
-    return AttackProblem(problem=problem, parameters=params, variables=variables, family=family,
-                         readout=readout, oracle=oracle if knows == "x_and_y" else None,
-                         budget_constraint=budget_con, description=description + f", knows={knows}",
+        def readout(ap: AttackProblem) -> dict:
+            Sv = np.asarray(S.value)
+            Sv = 0.5 * (Sv + Sv.T)
+            # Back from (Y, xi, Delta_s) to (Y, N, Delta) with N = L xi, Delta = E Delta_s.
+            T = np.zeros((n + 2 * m, n + p + s))
+            T[:n, :n] = np.eye(n)
+            T[n:n + m, n:n + p] = L
+            T[n + m:, n + p:] = E
+            joint_norm = T @ Sv @ T.T
+            F, G, W = units.gains(*_gains(joint_norm, n, m))
+            joint = scale[:, None] * joint_norm * scale[None, :]
+            return {
+                "attack": {"joint_cov": joint, "F": F, "G": G, "W_cov": W,
+                           "attack_cov": joint[n + m:, n + m:], "posterior_cov": units.signal * K.value},
+                "mi_check": user_model.mi_of(joint),
+                "budget_used": units.observation * float(np.trace(Sv[n + p:, n + p:])),
+                "dual_scale": 1.0 / units.observation,
+            }
+
+        # Variables in the user's units (affine views of the normalised ones).
+        view = np.concatenate([np.full(n, np.sqrt(units.signal)), np.ones(p),
+                               np.full(s, np.sqrt(units.observation))])
+        variables = {"joint_cov": cp.multiply(np.outer(view, view), S),
+                     "attack_cov": units.observation * (E @ s_dd @ E.T),
+                     "attack_signal_cov": np.sqrt(units.signal * units.observation) * (E @ s_yd.T),
+                     "posterior_cov": units.signal * K}
+        return {"problem": problem, "variables": variables, "budget_constraint": budget_con, "readout": readout}
+
+    return AttackProblem(builder=build, parameters=params, family=family,
+                         oracle=oracle if knows == "x_and_y" else None, cones=_CONES,
+                         size_hint=lambda solver: _resources.estimate_sizes(_full_sizes(model, p), solver),
+                         description=description + f", knows={knows}",
                          scale=_scale(model, None if budget is None else budget / units.observation),
                          units=units.observation,
                          spec={"knows": knows, "formulation": "full", "model": user_model, "units": units})
+
+
+#: The cones of every Gaussian conic form (log_det and LMIs).
+_CONES = frozenset({"LP", "PSD", "EXP"})
+
+
+def _full_sizes(model: GaussianModel, p: int) -> _resources.Sizes:
+    """The cones of the full SDP before it is built: the joint covariance, the LMI and log_det(K)."""
+    n, m, s = model.n, model.m, model.support.size
+    variables = n * (n + 1) // 2 + n * s + p * s + s * (s + 1) // 2
+    psd = [n + p + s] if s else []
+    return _resources.Sizes(psd=psd + [n + m, 2 * n], exp_cones=n, variables=variables,
+                            eq_rows=n * s if s else 0, ineq_rows=1)
 
 
 def _build_compact(model: GaussianModel, units: Units, budget, family, description, oracle) -> AttackProblem:
@@ -421,20 +466,15 @@ def _gains(joint: np.ndarray, n: int, m: int):
 
 def _structured_oracle(model: GaussianModel):
     """Closed form where the structure gives one: zero beyond the threshold, commuting noise below it."""
-    threshold = float(np.trace(model.A @ model.signal_cov @ model.A.T))
-    units = Units.of(model)
-    norm = units.normalise(model)
-    commutes = _oracles.noise_commutes(norm.A, norm.signal_cov, norm.noise_cov)
 
     def oracle(values):
         if "budget" not in values:
             return None
         budget = float(values["budget"])
-        if budget >= threshold:
+        if budget >= model.structure.threshold:
             return 0.0
-        if not commutes:
-            return None
-        return _oracles.structured_gaussian(norm.A, budget / units.observation, norm.signal_cov, norm.noise_cov).mi
+        sol = model.structure.solution(budget)
+        return None if sol is None else sol.mi
 
     return oracle
 

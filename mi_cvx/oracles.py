@@ -392,29 +392,78 @@ def structured_gaussian(A, budget, signal_cov=1.0, noise_cov=0.0, *, tol: float 
     InvalidInputError
         Malformed inputs, or ``noise_cov`` that does not commute with ``A signal_cov A^T``.
     """
-    A, sy, sn = _v.observation_model(A, signal_cov, noise_cov)
-    d = _v.budget(budget)
-    m, n = A.shape
-    norm_n = np.linalg.norm(sn)
-    if norm_n == 0.0 or np.array_equal(sn, sn[0, 0] * np.eye(m)):
-        U, power = _signal_channels(A, sy)  # the isotropic path, exactly
-        noise_var = float(sn[0, 0])
-        return _split_solution(A, U, power, np.full(power.size, noise_var), d, tol, noisy_frame=noise_var > 0)
-    basis = _common_basis(A @ sy @ A.T, sn, rtol)
-    if basis is None:
-        comm = np.linalg.norm((A @ sy @ A.T) @ sn - sn @ (A @ sy @ A.T))
-        raise InvalidInputError(
-            "noise_cov", f"does not commute with A signal_cov A^T (relative commutator "
-            f"{comm / (np.linalg.norm(A @ sy @ A.T) * norm_n):.3g} > rtol={rtol:g}), so the problem does not split "
-            "into independent channels; solve the SDP (mi_cvx.gaussian_vector) instead")
-    U, r, s = basis
-    eps = np.finfo(float).eps
-    r_max = float(np.max(np.abs(r), initial=0.0))
-    keep = r > r_max * max(m, n) * eps * 10
-    s = np.where(s > float(np.max(np.abs(s), initial=0.0)) * m * eps * 10, s, 0.0)
-    order = np.argsort(-r[keep], kind="stable")
-    U, r, s = U[:, keep][:, order], r[keep][order], s[keep][order]
-    return _split_solution(A, U, r, s, d, tol, noisy_frame=True)
+    return StructuredGaussian(A, signal_cov, noise_cov, rtol=rtol).solve(budget, tol=tol)
+
+
+class StructuredGaussian:
+    """The exact split of ``X = A Y + N`` into scalar channels, decomposed once and solved for any budget.
+
+    :func:`structured_gaussian` for many budgets of one model: the common
+    eigenbasis of ``R = A signal_cov A^T`` and ``noise_cov`` is computed once
+    (on first use), each budget's allocation is a one-dimensional search.
+
+    Parameters
+    ----------
+    A, signal_cov, noise_cov
+        As in :func:`structured_gaussian`.
+    rtol : float
+        Relative tolerance of the commutation test.
+
+    Attributes
+    ----------
+    commutes : bool
+        Whether the noise commutes with ``R`` (the split applies).
+    """
+
+    def __init__(self, A, signal_cov=1.0, noise_cov=0.0, *, rtol: float = 1e-8):
+        self.A, self.signal_cov, self.noise_cov = _v.observation_model(A, signal_cov, noise_cov)
+        self.rtol = rtol
+        self._channels = None
+
+    def _decompose(self):
+        if self._channels is None:
+            A, sy, sn = self.A, self.signal_cov, self.noise_cov
+            m, n = A.shape
+            if not np.any(sn) or np.array_equal(sn, sn[0, 0] * np.eye(m)):
+                U, power = _signal_channels(A, sy)
+                noise_var = float(sn[0, 0])
+                self._channels = (U, power, np.full(power.size, noise_var), noise_var > 0)
+            else:
+                basis = _common_basis(A @ sy @ A.T, sn, self.rtol)
+                if basis is None:
+                    self._channels = False
+                else:
+                    U, r, s = basis
+                    eps = np.finfo(float).eps
+                    keep = r > float(np.max(np.abs(r), initial=0.0)) * max(m, n) * eps * 10
+                    s = np.where(s > float(np.max(np.abs(s), initial=0.0)) * m * eps * 10, s, 0.0)
+                    order = np.argsort(-r[keep], kind="stable")
+                    self._channels = (U[:, keep][:, order], r[keep][order], s[keep][order], True)
+        return self._channels
+
+    @property
+    def commutes(self) -> bool:
+        return self._decompose() is not False
+
+    def solve(self, budget, *, tol: float = 1e-13) -> IsotropicGaussianSolution:
+        """The exact optimum at ``budget`` (see :func:`structured_gaussian`).
+
+        Raises
+        ------
+        InvalidInputError
+            A negative or non-finite ``budget``, or noise that does not commute.
+        """
+        d = _v.budget(budget)
+        channels = self._decompose()
+        if channels is False:
+            R = self.A @ self.signal_cov @ self.A.T
+            comm = np.linalg.norm(R @ self.noise_cov - self.noise_cov @ R)
+            raise InvalidInputError(
+                "noise_cov", f"does not commute with A signal_cov A^T (relative commutator "
+                f"{comm / (np.linalg.norm(R) * np.linalg.norm(self.noise_cov)):.3g} > rtol={self.rtol:g}), so the "
+                "problem does not split into independent channels; solve the SDP (mi_cvx.gaussian_vector) instead")
+        U, power, noise, noisy = channels
+        return _split_solution(self.A, U, power, noise, d, tol, noisy_frame=noisy)
 
 
 def _split_solution(A: np.ndarray, U: np.ndarray, power: np.ndarray, noise: np.ndarray, budget: float, tol: float,

@@ -183,7 +183,9 @@ def machine_memory() -> int:
 
 
 @dataclass
-class _Sizes:
+class Sizes:
+    """What an estimate reads: PSD cone sides, exponential cones, scalar variables and constraint rows."""
+
     psd: list
     exp_cones: int = 0
     variables: int = 0
@@ -213,7 +215,7 @@ _MATRIX_FRAC = _classes("matrix_frac")
 _LOG_SUM_EXP = _classes("log_sum_exp")
 
 
-def _walk(expr, sizes: _Sizes, seen: set) -> None:
+def _walk(expr, sizes: Sizes, seen: set) -> None:
     """Add the cones CVXPY's canonicalisation will create for the atoms of ``expr``."""
     stack = [expr]
     while stack:
@@ -242,8 +244,8 @@ def _walk(expr, sizes: _Sizes, seen: set) -> None:
         stack.extend(getattr(node, "args", ()))
 
 
-def _sizes(problem: cp.Problem) -> _Sizes:
-    sizes = _Sizes(psd=[])
+def _sizes(problem: cp.Problem) -> Sizes:
+    sizes = Sizes(psd=[])
     seen: set = set()
     _walk(problem.objective.expr, sizes, seen)
     for con in problem.constraints:
@@ -285,12 +287,31 @@ def estimate(problem: cp.Problem, solver: str = "CLARABEL") -> Estimate:
     """
     if not isinstance(problem, cp.Problem):
         raise InvalidInputError("problem", f"expected a cvxpy.Problem, got {type(problem).__name__}")
-    sizes = _sizes(problem)
+    params = sum(int(p.size) for p in problem.parameters())
+    return estimate_sizes(_sizes(problem), solver, parameters=params)
+
+
+def estimate_sizes(sizes: Sizes, solver: str = "CLARABEL", *, parameters: int = 0) -> Estimate:
+    """The estimate of :func:`estimate` from the cone sizes alone (for a problem not built yet).
+
+    Parameters
+    ----------
+    sizes : Sizes
+        PSD cone sides, exponential cones, scalar variables and constraint rows
+        the canonicalised problem will have.
+    solver : str
+    parameters : int
+        Scalar parameter entries (for the DPP workspace).
+
+    Returns
+    -------
+    Estimate
+    """
+    params = parameters
     svec = sizes.svec
     s2 = float(sum(float(s) ** 2 for s in svec))
     s3 = float(sum(float(s) ** 3 for s in svec))
     sparse = float(sizes.sparse_size)
-    params = sum(int(p.size) for p in problem.parameters())
     dpp = 0.0
     if params:  # CVXPY's DPP workspace (mi_cvx.discrete.dpp_compile_bytes), up to the cap
         dpp = min(16.0 * (sizes.variables + sizes.exp_cones + 1) * (params + 1), float(DPP_WORKSPACE_CAP))
