@@ -2,12 +2,13 @@
 
 ::
 
-    mi-cvx solve FAMILY [problem options] [--solver S] [--json]
+    mi-cvx solve FAMILY [problem options] [--solver S] [--option KEY=VALUE ...] [--time-limit SEC] [--json]
     mi-cvx solve --spec problem.toml [--json]
     mi-cvx sweep FAMILY [problem options] --budgets 0:1:11 [--out sweep.csv] [--n-jobs 2]
-                 [--backend loky|dask] [--scheduler tcp://host:8786] [--json | --csv]
-    mi-cvx compare FAMILY [problem options] [--solvers CLARABEL,SCS] [--json | --csv]
-    mi-cvx verify FAMILY [problem options] [--trials 200] [--json | --csv]
+                 [--backend loky|dask] [--scheduler tcp://host:8786] [--option KEY=VALUE ...] [--json | --csv]
+    mi-cvx compare FAMILY [problem options] [--solvers CLARABEL,SCS] [--option SOLVER:KEY=VALUE ...]
+                   [--json | --csv]
+    mi-cvx verify FAMILY [problem options] [--trials 200] [--option KEY=VALUE ...] [--json | --csv]
     mi-cvx reproduce --out DIR [--quick] [--n-jobs 2] [--json]
 
 Families: ``gaussian-scalar``, ``gaussian-vector``, ``gaussian-sparse``,
@@ -16,10 +17,16 @@ Families: ``gaussian-scalar``, ``gaussian-vector``, ``gaussian-sparse``,
 ``.npy``, ``.csv``, ``.txt`` or ``.json`` file.  A problem can also come from a
 TOML or JSON spec file (``--spec``) whose keys are the factories' argument
 names, with arrays inline or as file names relative to the spec file.
+``--formulation`` and ``--knows`` choose the factories' routes, ``--solver``
+the backend and a repeatable ``--option KEY=VALUE`` (VALUE read as JSON, else
+as text) the options passed to ``cvxpy.Problem.solve``.
 
-Exit status: 0 on success; 1 when a solve failed or a check did not pass; 2
-for bad input (a one-line message on stderr, never a traceback); 130 when
-interrupted.
+Exit status (:data:`EXIT_CODES`): 0 on success; 1 when a solve failed or a
+check did not pass (or another mi_cvx error); 2 for bad input, including a
+problem whose data would not fit in memory and any ``MemoryError``; 3 when a
+solve was refused because it is estimated beyond this machine's time or memory
+(:class:`~mi_cvx.errors.ResourceLimitError`); 130 when interrupted.  Every
+failure is one line on stderr, never a traceback.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -35,9 +43,29 @@ from typing import Any, TextIO
 
 import numpy as np
 
-from .errors import InvalidInputError, MiCvxError, UnsupportedSolverError
+from .errors import InvalidInputError, MiCvxError, ResourceLimitError, UnsupportedSolverError
 
 PROG = "mi-cvx"
+
+#: Exit status of ``mi-cvx`` by outcome.
+EXIT_CODES = {
+    "ok": 0,
+    "failed": 1,  # a solve was not accurate, a check did not pass, or another mi_cvx error
+    "bad_input": 2,  # bad arguments or spec, a problem too large to hold in memory, MemoryError
+    "beyond_reach": 3,  # a solve refused: estimated beyond this machine's time or memory (ResourceLimitError)
+    "interrupted": 130,
+}
+
+_EXIT_EPILOG = (
+    "exit status:\n"
+    "  0    success\n"
+    "  1    a solve was not accurate, a check did not pass, or another mi_cvx error\n"
+    "  2    bad input (arguments, spec file, a problem whose data would not fit in memory, out of memory)\n"
+    "  3    the solve was refused: estimated beyond this machine's time or memory (try a smaller model,\n"
+    "       a structure with an exact path, or --time-limit)\n"
+    "  130  interrupted\n"
+    "Every error is one line on stderr."
+)
 
 # ------------------------------------------------------------------ families
 
@@ -128,23 +156,24 @@ def _array_value(value: Any, name: str, base: Path) -> Any:
     return _load_array_file(path, name)
 
 
-def _index_list(value: Any, name: str) -> list[int]:
+def _index_list(value: Any, name: str) -> list:
+    """Row indices or a boolean mask as a list, from ``"0,2"``, ``"[0, 2]"``, ``"[true, false, true]"`` or a list.
+
+    The entries are checked against the number of rows by
+    :func:`mi_cvx.validate.row_indices` once the model is known.
+    """
     if isinstance(value, str):
         text = value.strip()
         try:
             value = json.loads(text) if text.startswith("[") else [int(v) for v in text.split(",") if v.strip()]
-        except ValueError:
-            raise InvalidInputError(name, f"expected row indices like '0,2' or '[0, 2]', got {text!r}") from None
-    if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
+        except (ValueError, RecursionError):
+            raise InvalidInputError(name, f"expected row indices like '0,2' or '[0, 2]', or a boolean mask like "
+                                    f"'[true, false, true]', got {text!r}") from None
+    if isinstance(value, (int, np.integer)) and not isinstance(value, (bool, np.bool_)):
         value = [value]
     if not isinstance(value, (list, tuple, np.ndarray)):
-        raise InvalidInputError(name, f"expected a list of row indices, got {value!r}")
-    out = []
-    for v in value:
-        if isinstance(v, bool) or not float(v).is_integer():
-            raise InvalidInputError(name, f"row indices must be integers, got {v!r}")
-        out.append(int(v))
-    return out
+        raise InvalidInputError(name, f"expected a list of row indices or a boolean mask, got {value!r}")
+    return list(value)
 
 
 def parse_budgets(text: str | Sequence[float]) -> list[float]:
@@ -189,9 +218,21 @@ def load_spec(path: str | Path) -> dict:
     path = Path(path).expanduser()
     if not path.is_file():
         raise InvalidInputError("spec", f"no such file: {path}")
-    text = path.read_text(encoding="utf-8")
+    kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
     try:
-        if path.suffix.lower() == ".json":
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise InvalidInputError("spec", f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise InvalidInputError("spec", f"{path.name} is not UTF-8 text (byte {exc.start}: "
+                                f"{raw[exc.start:exc.start + 1]!r}); a spec must be a {kind} text file") from None
+    if "\x00" in text:
+        raise InvalidInputError("spec", f"{path.name} is a binary file (it holds NUL bytes); a spec must be a {kind} "
+                                "text file")
+    try:
+        if kind == "JSON":
             data = json.loads(text)
         else:
             try:
@@ -200,8 +241,9 @@ def load_spec(path: str | Path) -> dict:
                 import tomli as tomllib
             data = tomllib.loads(text)
     except (ValueError, json.JSONDecodeError) as exc:
-        kind = "JSON" if path.suffix.lower() == ".json" else "TOML"
         raise InvalidInputError("spec", f"{path.name} is not valid {kind}: {exc}") from None
+    except RecursionError:
+        raise InvalidInputError("spec", f"{path.name} is not valid {kind}: nested too deeply") from None
     if not isinstance(data, Mapping):
         raise InvalidInputError("spec", f"{path.name} must hold a table/object of settings")
     if "family" not in data:
@@ -227,7 +269,75 @@ def load_spec(path: str | Path) -> dict:
 # ---------------------------------------------------------------- building
 
 
-def _random_A(params: dict) -> np.ndarray | None:
+def _usable_memory() -> float:
+    """Bytes a model may take: the share of physical memory a solve may use (:data:`mi_cvx.core.MEMORY_FRACTION`)."""
+    from .core import MEMORY_FRACTION
+    from .resources import machine_memory
+
+    return MEMORY_FRACTION * machine_memory()
+
+
+#: Bytes per ``m^2``, ``mn`` and ``n^2`` that building a Gaussian model and answering it on its exact path take
+#: at their peak, beyond ``A`` itself (measured with tracemalloc: the CVXPY expressions of the factory, the
+#: ``m x m`` ``Cov(X)`` and its eigen-decomposition; ``tests/test_cli.py`` checks that they bound the peak).
+GAUSSIAN_BYTES = {"m*m": 336.0, "m*n": 200.0, "n*n": 128.0}
+
+
+def _gaussian_bytes(m: int, n: int) -> tuple[float, float]:
+    """Estimated peak bytes of a Gaussian model with an ``(m, n)`` ``A``: ``(A, the model and its exact path)``.
+
+    ``A`` takes ``8 m n`` bytes; building the model and its exact path (an
+    ``m x m`` eigen-decomposition) about ``336 m^2 + 200 m n + 128 n^2`` more
+    (:data:`GAUSSIAN_BYTES`).  A conic solve needs far more; that is estimated
+    by :meth:`mi_cvx.AttackProblem.solve`.
+    """
+    c = GAUSSIAN_BYTES
+    return 8.0 * m * n, c["m*m"] * m * m + c["m*n"] * m * n + c["n*n"] * n * n
+
+
+def _gib(nbytes: float) -> str:
+    return f"{nbytes / 2**30:.3g} GiB"
+
+
+def check_gaussian_size(m: int, n: int, *, family: str, argument: str = "m") -> None:
+    """Refuse, before anything is allocated, a Gaussian model whose data alone would not fit in memory.
+
+    Parameters
+    ----------
+    m, n : int
+        Rows and columns of ``A``.
+    family : str
+        For the message.
+    argument : str
+        The argument the error names (``"m"`` for a random projection, ``"A"``
+        for a given matrix).
+
+    Raises
+    ------
+    InvalidInputError
+        If the estimate (:func:`_gaussian_bytes`) exceeds :func:`_usable_memory`;
+        the message gives the size, the estimate and the largest sizes that fit.
+    """
+    data, model = _gaussian_bytes(m, n)
+    usable = _usable_memory()
+    if data + model <= usable:
+        return
+    # the largest m at this n (a m^2 + b m n + c n^2 <= usable, A included) and the largest square m = n
+    a, b, c = GAUSSIAN_BYTES["m*m"], GAUSSIAN_BYTES["m*n"] + 8.0, GAUSSIAN_BYTES["n*n"]
+    rest = usable - c * n * n
+    m_at_n = int((-b * n + math.sqrt(b * b * n * n + 4.0 * a * rest)) / (2.0 * a)) if rest > 0 else 0
+    side = int(math.sqrt(usable / (a + b + c)))
+    works = f"at n={n} use m <= {m_at_n}" if m_at_n >= 1 else f"n={n} alone is too large"
+    raise InvalidInputError(
+        argument,
+        f"{family} with m={m}, n={n} needs about {_gib(data + model)} before any solve (A: 8mn bytes = "
+        f"{_gib(data)}; building the model and its exact path, an m x m eigen-decomposition: about "
+        f"{a:.0f} m^2 + {b - 8:.0f} mn + {c:.0f} n^2 bytes = {_gib(model)}), more than the {_gib(usable)} this "
+        f"machine allows; {works}, or m = n <= {side}",
+    )
+
+
+def _random_A(params: dict, family: str) -> np.ndarray | None:
     given = [k for k in ("m", "n", "seed") if k in params]
     if "A" in params:
         if given:
@@ -242,7 +352,21 @@ def _random_A(params: dict) -> np.ndarray | None:
     m = _v.integer("m", params["m"], low=1)
     n = _v.integer("n", params["n"], low=1)
     seed = _v.integer("seed", params.get("seed", 0), low=0)
+    check_gaussian_size(m, n, family=family)
     return np.random.default_rng(seed).normal(size=(m, n))
+
+
+def _shape_of_A(A: Any) -> tuple[int, int] | None:
+    """``(m, n)`` of a given ``A`` (a 1-d array is one row), or None when it is not a matrix (the factory says why)."""
+    shape = np.shape(A) if isinstance(A, np.ndarray) else None
+    if shape is None:
+        try:
+            shape = np.shape(np.asarray(A, dtype=float))
+        except (TypeError, ValueError):
+            return None
+    if len(shape) == 1:
+        return 1, int(shape[0])
+    return (int(shape[0]), int(shape[1])) if len(shape) == 2 else None
 
 
 def build_problem(params: Mapping[str, Any], *, budget_override: float | None = None):
@@ -276,17 +400,24 @@ def build_problem(params: Mapping[str, Any], *, budget_override: float | None = 
         return gaussian_scalar(get("signal_var", 1.0), get("noise_var", 0.0), p["budget"],
                                knows=get("knows", "x_and_y"))
     if family.name in ("gaussian-vector", "gaussian-sparse"):
+        from . import validate as _v
         from .gaussian import gaussian_sparse, gaussian_vector
 
-        A = _random_A(p)
+        A = _random_A(p, family.name)
+        if family.name == "gaussian-vector" and A is None:
+            raise InvalidInputError("A", "gaussian-vector needs --A (inline JSON or a file) or --m and --n")
+        if A is None:
+            side = _side(get("signal_cov"), get("noise_cov"))
+            check_gaussian_size(side, side, family=family.name, argument="signal_cov")
+            A = np.eye(side)
+        shape = _shape_of_A(A)
+        if shape is not None and "A" in p:
+            check_gaussian_size(*shape, family=family.name, argument="A")
         if family.name == "gaussian-vector":
-            if A is None:
-                raise InvalidInputError("A", "gaussian-vector needs --A (inline JSON or a file) or --m and --n")
             return gaussian_vector(A, p["budget"], get("signal_cov", 1.0), get("noise_cov", 0.0),
                                    knows=get("knows", "x_and_y"), formulation=get("formulation", "full"))
-        if A is None:
-            A = np.eye(_side(get("signal_cov"), get("noise_cov")))
-        return gaussian_sparse(A, p["support"], get("budget"), get("signal_cov", 1.0), get("noise_cov", 1.0),
+        support = p["support"] if shape is None else _v.row_indices("support", p["support"], shape[0])
+        return gaussian_sparse(A, support, get("budget"), get("signal_cov", 1.0), get("noise_cov", 1.0),
                                knows=get("knows", "x_and_y"))
     if family.name in ("binary", "discrete"):
         try:
@@ -419,6 +550,58 @@ def _solver_of(args, params) -> str | None:
     return getattr(args, "solver", None) or params.get("solver")
 
 
+_OPTION_KEY = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+
+
+def _option_value(text: str) -> Any:
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return text
+
+
+def parse_solver_options(items: Sequence[str] | None, *, per_solver: bool = False) -> dict:
+    """Solver options from repeated ``KEY=VALUE`` (or, ``per_solver``, ``SOLVER:KEY=VALUE``) arguments.
+
+    Parameters
+    ----------
+    items : sequence of str or None
+        The ``--option`` arguments.  ``VALUE`` is read as JSON (``1e-9``,
+        ``true``, ``100``, ``"text"``, ``[1, 2]``) and otherwise kept as text
+        (``--option method=qdldl``); a later key overrides an earlier one.
+    per_solver : bool, default False
+        Each item names its solver first (``SCS:eps_abs=1e-9``); the result is
+        ``{SOLVER: {KEY: VALUE}}`` (as :func:`mi_cvx.compare_solvers` takes).
+
+    Returns
+    -------
+    dict
+        ``{KEY: VALUE}``, or ``{SOLVER: {KEY: VALUE}}`` with ``per_solver``.
+
+    Raises
+    ------
+    InvalidInputError
+        An item without ``=``, a key that is not an identifier, or (with
+        ``per_solver``) without a ``SOLVER:`` prefix.
+    """
+    out: dict[str, Any] = {}
+    form = "SOLVER:KEY=VALUE, e.g. SCS:eps_abs=1e-9" if per_solver else "KEY=VALUE, e.g. eps_abs=1e-9"
+    for item in items or ():
+        key, sep, value = str(item).partition("=")
+        solver = None
+        if per_solver:
+            solver, colon, key = key.partition(":")
+            solver = solver.strip().upper()
+            if not colon or not solver:
+                raise InvalidInputError("option", f"expected {form}, got {item!r}")
+        key = key.strip()
+        if not sep or not _OPTION_KEY.fullmatch(key):
+            raise InvalidInputError("option", f"expected {form}, got {item!r}")
+        target = out.setdefault(solver, {}) if per_solver else out
+        target[key] = _option_value(value.strip())
+    return out
+
+
 def cmd_solve(args: argparse.Namespace, out: TextIO) -> int:
     params = _problem_params(args)
     solver = _solver_of(args, params)
@@ -426,6 +609,10 @@ def cmd_solve(args: argparse.Namespace, out: TextIO) -> int:
     if params["family"] == "subset":
         from .subset import subset_attack
 
+        for key, given in (("option", args.option), ("time_limit", args.time_limit)):
+            if given is not None:
+                raise InvalidInputError(key, "does not apply to subset (it scores sets in closed form, without a "
+                                        "conic solve)")
         _check_keys(FAMILIES["subset"], params)
         result = subset_attack(params["signal_cov"], params.get("noise_cov", 0.0), params["k"], A=params.get("A"),
                                method=params.get("method", "auto"))
@@ -438,8 +625,11 @@ def cmd_solve(args: argparse.Namespace, out: TextIO) -> int:
                       f"method      {result.method} ({result.evaluated} sets scored)\n"
                       f"gap         {_fmt_num(result.gap)} nats (to the exact optimum)\n")
         return 0
+    options = parse_solver_options(args.option)
+    if args.time_limit is not None:
+        options["time_limit"] = args.time_limit
     problem = build_problem(params)
-    result = problem.solve(solver, raise_on_failure=False)
+    result = problem.solve(solver, raise_on_failure=False, **options)
     if args.json:
         _print_json({"description": problem.description, **result.to_dict(include_attack=True)}, out)
     else:
@@ -472,9 +662,10 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
     params.pop("budgets", None)
     if not budgets:
         raise InvalidInputError("budgets", "give --budgets (e.g. 0:1:11 or 0,0.5,1) or 'budgets' in the spec")
+    options = parse_solver_options(args.option)
     problem = build_problem(params, budget_override=budgets[0])
     frame = sweep(problem, budgets, solver=_solver_of(args, params), n_jobs=args.n_jobs, backend=args.backend,
-                  out=args.out, scheduler=args.scheduler, progress=args.progress)
+                  out=args.out, scheduler=args.scheduler, progress=args.progress, solver_options=options or None)
     if args.json:
         _print_json({"description": problem.description, "rows": _frame_records(frame)}, out)
     elif args.csv:
@@ -498,9 +689,10 @@ def cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
 
     params = _problem_params(args)
     params.pop("budgets", None)
+    options = parse_solver_options(args.option, per_solver=True)
     problem = build_problem(params)
     solvers = None if args.solvers is None else [s.strip() for s in args.solvers.split(",") if s.strip()]
-    frame = compare_solvers(problem, solvers, repeats=args.repeats)
+    frame = compare_solvers(problem, solvers, repeats=args.repeats, solver_options=options or None)
     if args.json:
         _print_json({"problem": problem.description, "attrs": dict(frame.attrs), "rows": _frame_records(frame)},
                     out)
@@ -522,8 +714,10 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
 
     params = _problem_params(args)
     params.pop("budgets", None)
+    options = parse_solver_options(args.option)
     problem = build_problem(params)
-    report = verify_convexity(problem, trials=args.trials, seed=args.trial_seed, solver=_solver_of(args, params))
+    report = verify_convexity(problem, trials=args.trials, seed=args.trial_seed, solver=_solver_of(args, params),
+                              solver_options=options or None)
     if args.json:
         _print_json(report.to_dict(), out)
     elif args.csv:
@@ -587,17 +781,40 @@ def _problem_parent(with_budget: bool = True) -> argparse.ArgumentParser:
                    help="Cov(Y): a number (times I) or a matrix, JSON or file")
     g.add_argument("--noise-cov", dest="noise_cov", metavar="ARRAY", default=S,
                    help="Cov(N): a number (times I) or a matrix, JSON or file")
-    g.add_argument("--support", metavar="ROWS", default=S, help="gaussian-sparse: attacked rows, e.g. 0,2")
+    g.add_argument("--support", metavar="ROWS", default=S,
+                   help="gaussian-sparse: attacked rows, e.g. 0,2, or a mask of length m, e.g. '[true,false,true]'")
     g.add_argument("--p-xy", dest="p_xy", metavar="ARRAY", default=S,
                    help="binary/discrete: joint pmf p[x, y], e.g. '[[0.4,0.1],[0.1,0.4]]'")
     g.add_argument("--distortion", metavar="ARRAY", default=S, help="discrete: distortion matrix d[x, xhat]")
     g.add_argument("--output-size", dest="output_size", type=int, default=S, help="discrete: size of Xhat's alphabet")
     g.add_argument("--k", type=int, default=S, help="subset: number of rows the attacker replaces")
     g.add_argument("--method", default=S, choices=("auto", "exact", "greedy"), help="subset: search method")
-    g.add_argument("--knows", default=S, help="what the attacker sees (gaussian: x_and_y or x)")
-    g.add_argument("--formulation", default=S,
-                   help="gaussian-vector: full or compact; discrete: channel or transport")
+    g.add_argument("--knows", default=S, choices=("x_and_y", "x"),
+                   help="what the attacker sees: x_and_y (the paper's attacker, default) or x (label-blind)")
+    g.add_argument("--formulation", default=S, choices=("full", "compact", "channel", "transport"),
+                   help="gaussian-vector: full (default) or compact; binary/discrete: channel (default) or transport")
     return parent
+
+
+def _option_argument(p: argparse.ArgumentParser, *, per_solver: bool = False) -> None:
+    if per_solver:
+        p.add_argument("--option", action="append", metavar="SOLVER:KEY=VALUE",
+                       help="a solver option for one of the solvers, e.g. SCS:eps_abs=1e-9 (repeatable; VALUE is "
+                            "JSON, else text)")
+    else:
+        p.add_argument("--option", action="append", metavar="KEY=VALUE",
+                       help="a solver option passed to cvxpy.Problem.solve, e.g. eps_abs=1e-9 or max_iter=500 "
+                            "(repeatable; VALUE is JSON, else text)")
+
+
+def _positive_seconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+    if not value > 0:
+        raise argparse.ArgumentTypeError(f"must be a positive number of seconds, got {text!r}")
+    return value
 
 
 def _parallel_options(p: argparse.ArgumentParser) -> None:
@@ -623,7 +840,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog=PROG, description="Information-theoretically optimal adversarial attacks by convex "
                      "optimisation (CVXPY).", formatter_class=argparse.RawDescriptionHelpFormatter,
                      epilog="families:\n" + "\n".join(f"  {f.name:<16} {f.summary}" for f in FAMILIES.values())
-                     + "\n\nRun 'mi-cvx COMMAND --help' for a command's options.")
+                     + "\n\nRun 'mi-cvx COMMAND --help' for a command's options.\n\n" + _EXIT_EPILOG)
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
     sub.required = True
@@ -636,8 +853,18 @@ def build_parser() -> argparse.ArgumentParser:
                                    "  mi-cvx solve gaussian-vector --m 4 --n 6 --seed 1 --budget 2 --json\n"
                                    "  mi-cvx solve binary --p-xy '[[0.4,0.1],[0.1,0.4]]' --budget 0.1\n"
                                    "  mi-cvx solve subset --signal-cov '[[1,0],[0,2]]' --noise-cov 0.1 --k 1\n"
-                                   "  mi-cvx solve --spec problem.toml")
-    p.add_argument("--solver", help="CVXPY solver (CLARABEL, SCS, MOSEK, CVXOPT, ECOS)")
+                                   "  mi-cvx solve gaussian-vector --m 4 --n 6 --budget 2 --formulation compact\n"
+                                   "  mi-cvx solve binary --p-xy '[[0.4,0.1],[0.1,0.4]]' --budget 0.1 "
+                                   "--formulation transport\n"
+                                   "  mi-cvx solve gaussian-scalar --budget 0.3 --noise-var 0.5 --solver SCS "
+                                   "--option eps_abs=1e-9 --option eps_rel=1e-9\n"
+                                   "  mi-cvx solve --spec examples/spec_vector.json",
+                       epilog=_EXIT_EPILOG)
+    p.add_argument("--solver", help="CVXPY solver (CLARABEL, SCS, MOSEK, CVXOPT, ECOS); default: the package's "
+                                    "chain of backends")
+    _option_argument(p)
+    p.add_argument("--time-limit", dest="time_limit", type=_positive_seconds, metavar="SECONDS",
+                   help="refuse a solve estimated to take longer (exit 3) unless an exact path answers it")
     _format_options(p, csv=False)
     p.set_defaults(func=cmd_solve)
 
@@ -652,8 +879,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--budgets", help="'0,0.1,0.5', '[0, 0.1]' or 'start:stop:num' (linspace)")
     p.add_argument("--out", metavar="CSV", help="append each finished point here; rerun to resume")
     p.add_argument("--solver", help="CVXPY solver")
+    _option_argument(p)
     _parallel_options(p)
     _format_options(p)
+    p.epilog = _EXIT_EPILOG
     p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("compare", parents=[_problem_parent()], formatter_class=fmt,
@@ -663,7 +892,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "  mi-cvx compare gaussian-scalar --signal-var 1 --noise-var 0.5 --budget 0.3")
     p.add_argument("--solvers", help="comma-separated solver names (default: every installed backend)")
     p.add_argument("--repeats", type=int, default=1, help="solves per solver; the time is the median")
+    _option_argument(p, per_solver=True)
     _format_options(p)
+    p.epilog = _EXIT_EPILOG
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("verify", parents=[_problem_parent()], formatter_class=fmt,
@@ -675,7 +906,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--trials", type=int, default=200, help="random pairs per numerical test")
     p.add_argument("--trial-seed", dest="trial_seed", type=int, default=0, help="seed of the random tests")
     p.add_argument("--solver", help="CVXPY solver for the model solves")
+    _option_argument(p)
     _format_options(p)
+    p.epilog = _EXIT_EPILOG
     p.set_defaults(func=cmd_verify)
 
     p = sub.add_parser("reproduce", formatter_class=fmt, help="regenerate the paper's Figures 3-6 and REPORT.md",
@@ -688,6 +921,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--solver", help="CVXPY solver (default CLARABEL)")
     _parallel_options(p)
     _format_options(p, csv=False)
+    p.epilog = _EXIT_EPILOG
     p.set_defaults(func=cmd_reproduce)
     return parser
 
@@ -705,7 +939,9 @@ def main(argv: Sequence[str] | None = None, *, stdout=None) -> int:
     Returns
     -------
     int
-        0 success, 1 failed solve or check, 2 bad input, 130 interrupted.
+        0 success, 1 failed solve or check (or another mi_cvx error), 2 bad input (including data too large
+        for memory and any ``MemoryError``), 3 a solve refused as beyond this machine's reach
+        (:class:`~mi_cvx.errors.ResourceLimitError`), 130 interrupted; see :data:`EXIT_CODES`.
     """
     out = stdout or sys.stdout
     parser = build_parser()
@@ -720,19 +956,27 @@ def main(argv: Sequence[str] | None = None, *, stdout=None) -> int:
     except InvalidInputError as exc:
         arg = exc.argument
         text = str(exc)[len(arg) + 2:] if str(exc).startswith(f"{arg}: ") else str(exc)
-        if arg in _PROBLEM_OPTIONS or arg in ("budgets",):
+        if arg in _PROBLEM_OPTIONS or arg in ("budgets", "option", "time_limit"):
             arg = _flag(arg)
         print(f"{command}: error: {arg}: {_one_line(text)}", file=sys.stderr)
-        return 2
+        return EXIT_CODES["bad_input"]
     except UnsupportedSolverError as exc:
         print(f"{command}: error: {_one_line(exc)}", file=sys.stderr)
-        return 2
+        return EXIT_CODES["bad_input"]
+    except ResourceLimitError as exc:
+        print(f"{command}: refused: {_one_line(exc)}", file=sys.stderr)
+        return EXIT_CODES["beyond_reach"]
     except MiCvxError as exc:
         print(f"{command}: {_one_line(exc)}", file=sys.stderr)
-        return 1
+        return EXIT_CODES["failed"]
+    except MemoryError as exc:
+        detail = f" ({_one_line(exc)})" if str(exc) else ""
+        print(f"{command}: error: out of memory{detail}; the problem is too large for this machine: use a smaller "
+              "model (fewer rows m or columns n)", file=sys.stderr)
+        return EXIT_CODES["bad_input"]
     except KeyboardInterrupt:
         print(f"{command}: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_CODES["interrupted"]
     except BrokenPipeError:  # e.g. piped into head
         return 0
     except OSError as exc:  # unwritable output, full disk, ...

@@ -7,7 +7,7 @@ wrong and why.  They return clean ``float`` / ``numpy`` values.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from numbers import Integral, Real
 
 import numpy as np
@@ -23,7 +23,10 @@ MATRIX_TOL = 1e-9
 def scalar(name: str, value, *, nonneg: bool = False, positive: bool = False) -> float:
     """Return ``value`` as a finite float, checking its sign if asked."""
     if isinstance(value, bool) or not isinstance(value, (Real, np.number)):
-        arr = np.asarray(value) if not isinstance(value, str) else None
+        try:
+            arr = np.asarray(value) if not isinstance(value, str) else None
+        except (TypeError, ValueError):  # e.g. a ragged nested list
+            arr = None
         if arr is None or arr.ndim != 0 or not np.issubdtype(arr.dtype, np.number):
             raise InvalidInputError(name, f"expected a real number, got {value!r}")
         value = arr.item()
@@ -94,7 +97,10 @@ def psd_matrix(name: str, value, *, size: int | None = None, definite: bool = Fa
 
 def covariance(name: str, value, size: int, *, definite: bool = False) -> np.ndarray:
     """A covariance given as a scalar (a multiple of the identity) or a matrix."""
-    arr = np.asarray(value) if not np.isscalar(value) else None
+    try:
+        arr = np.asarray(value) if not np.isscalar(value) else None
+    except (TypeError, ValueError):  # e.g. a ragged nested list: psd_matrix says what is wrong
+        return psd_matrix(name, value, size=size, definite=definite)
     if arr is None or arr.ndim == 0:
         var = scalar(name, value, positive=definite, nonneg=True)
         return var * np.eye(size)
@@ -148,3 +154,115 @@ def integer(name: str, value, *, low: int | None = None, high: int | None = None
     if high is not None and value > high:
         raise InvalidInputError(name, f"must be at most {high}, got {value}")
     return value
+
+
+def row_indices(name: str, value, m: int) -> np.ndarray:
+    """Sorted, distinct row indices in ``[0, m)`` from integer indices or a boolean mask.
+
+    Parameters
+    ----------
+    name : str
+        The argument's name, for the error message.
+    value : sequence of int, or sequence of bool of length ``m``
+        Row indices (integral floats such as ``2.0`` are accepted, as JSON may
+        give them), or a boolean mask with one entry per row:
+        ``[True, False, True]`` means rows 0 and 2.  An empty sequence means no
+        rows.
+    m : int
+        Number of rows.
+
+    Returns
+    -------
+    numpy.ndarray
+        The rows as a sorted 1-d integer array without repeats.
+
+    Raises
+    ------
+    InvalidInputError
+        If ``value`` is not a 1-d sequence (a string, None, a scalar, a
+        mapping, a nested list); holds None, NaN, infinite, string or
+        non-integer entries, or mixes booleans with integers; is a boolean mask
+        whose length is not ``m``; or holds an index outside ``[0, m)`` or the
+        same index twice.
+    """
+    m = integer("m", m, low=0)
+    if value is None:
+        raise InvalidInputError(name, "expected row indices or a boolean mask, got None")
+    if isinstance(value, (str, bytes)):
+        raise InvalidInputError(name, f"expected a sequence of integer row indices, got the string {value!r}")
+    if isinstance(value, Mapping):
+        raise InvalidInputError(name, f"expected a sequence of integer row indices, got a mapping {value!r}")
+    if isinstance(value, np.ndarray) and value.dtype.kind in "biuf":
+        if value.ndim != 1:
+            raise InvalidInputError(name, f"expected a 1-d sequence of row indices, got shape {value.shape}")
+        arr = value
+    else:
+        if isinstance(value, np.ndarray):
+            items = value.tolist() if value.ndim == 1 else None
+        else:
+            try:
+                items = list(value)
+            except TypeError:
+                items = None
+        if items is None:
+            shape = f"shape {value.shape}" if isinstance(value, np.ndarray) else repr(value)
+            raise InvalidInputError(name, f"expected a 1-d sequence of row indices or a boolean mask, got {shape}")
+        arr = _index_entries(name, items)
+    if arr.size == 0:
+        return np.array([], dtype=int)
+    if arr.dtype == bool:
+        if arr.size != m:
+            raise InvalidInputError(name, f"a boolean mask needs one entry per row (length {m}), got length "
+                                    f"{arr.size}; give integer row indices instead of a partial mask")
+        return np.flatnonzero(arr)
+    if arr.dtype.kind == "f":
+        bad = np.flatnonzero(~np.isfinite(arr) | (arr != np.round(arr)))
+        if bad.size:
+            i = int(bad[0])
+            raise InvalidInputError(name, f"row indices must be integers; entry {i} is {float(arr[i])!r}")
+    out = (arr < 0) | (arr >= m)
+    if np.any(out):
+        bad = [int(v) for v in arr[out][:10]]
+        if m == 0:
+            raise InvalidInputError(name, f"there are no rows to index, got row indices {bad}")
+        raise InvalidInputError(name, f"row indices must lie in [0, {m - 1}] (there are {m} rows); out of range: {bad}")
+    rows = arr.astype(np.int64)
+    uniq, counts = np.unique(rows, return_counts=True)
+    if uniq.size != rows.size:
+        raise InvalidInputError(name, f"repeats a row index: {uniq[counts > 1].tolist()[:10]} "
+                                "(each row may be listed once)")
+    return uniq
+
+
+def _index_entries(name: str, items: list) -> np.ndarray:
+    """The entries of a row-index list as a bool, int or float array, rejecting anything else by position."""
+    kinds = set()
+    for i, v in enumerate(items):
+        if isinstance(v, (bool, np.bool_)):
+            kinds.add("bool")
+        elif isinstance(v, (Integral, np.integer)):
+            kinds.add("int")
+        elif isinstance(v, (Real, np.floating)):
+            if np.isnan(v):
+                raise InvalidInputError(name, f"entry {i} is NaN; row indices must be integers")
+            kinds.add("float")
+        elif v is None:
+            raise InvalidInputError(name, f"entry {i} is None; row indices must be integers")
+        elif isinstance(v, (str, bytes)):
+            raise InvalidInputError(name, f"entry {i} is the string {v!r}; row indices must be integers")
+        else:
+            raise InvalidInputError(name, f"entry {i} is {v!r}; expected a 1-d sequence of integer row indices "
+                                    "or a boolean mask")
+    if "bool" in kinds and kinds != {"bool"}:
+        raise InvalidInputError(name, "mixes booleans and numbers; give either integer row indices or a boolean "
+                                "mask with one entry per row")
+    if not items:
+        return np.array([], dtype=int)
+    if kinds == {"bool"}:
+        return np.array(items, dtype=bool)
+    if kinds == {"int"}:
+        try:
+            return np.array(items, dtype=np.int64)
+        except OverflowError:
+            raise InvalidInputError(name, f"row index out of range: {max(items, key=abs)}") from None
+    return np.array(items, dtype=float)

@@ -65,6 +65,8 @@ def test_gaussian_mi_matches_the_scalar_formula_and_singular_outputs():
         (validate.scalar, ("x", "abc"), "real number"),
         (validate.scalar, ("x", True), "real number"),
         (validate.scalar, ("x", [1.0, 2.0]), "real number"),
+        (validate.scalar, ("x", [[1, 2], [3]]), "real number"),  # ragged: no numpy ValueError
+        (validate.covariance, ("c", [[1, 2], [3]], 2), "numeric array"),
         (validate.budget, (None,), "required"),
         (validate.pmf, ("p", [0.5, 0.6]), "sum to 1"),
         (validate.pmf, ("p", [-0.1, 1.1]), "non-negative"),
@@ -90,3 +92,81 @@ def test_validation_accepts_and_cleans():
     sym = validate.psd_matrix("S", [[2.0, 1.0], [1.0 + 1e-12, 2.0]])
     assert np.array_equal(sym, sym.T)
     assert validate.pmf("p", [0.25, 0.75]).sum() == 1.0
+
+
+# ------------------------------------------------------------ row_indices
+
+
+@pytest.mark.parametrize(
+    ("value", "rows"),
+    [
+        ([True, False, True], [0, 2]),  # a mask of length m, not the rows 1, 0, 1
+        (np.array([False, True, True]), [1, 2]),
+        ([False, False, False], []),
+        ([2, 0], [0, 2]),
+        ((1,), [1]),
+        (np.array([2, 1], dtype=np.int32), [1, 2]),
+        ([2.0, 0.0], [0, 2]),  # integral floats, as JSON may give them
+        (np.array([1.0]), [1]),
+        (range(3), [0, 1, 2]),
+        ([np.int64(1), 2], [1, 2]),
+        ([], []),
+        (np.array([], dtype=int), []),
+    ],
+)
+def test_row_indices_accepts_indices_and_masks(value, rows):
+    out = validate.row_indices("support", value, 3)
+    assert out.dtype.kind == "i" and out.tolist() == rows
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ([True, False], "length 3"),
+        ([True, False, True, False], "length 3"),
+        ([1.5], "entry 0 is 1.5"),
+        (np.array([0.0, 0.5]), "entry 1"),
+        (["a"], "entry 0 is the string 'a'"),
+        ([0, "1"], "entry 1 is the string '1'"),
+        ("0,1", "string"),
+        (b"\x00", "string"),
+        (None, "got None"),
+        ([None], "entry 0 is None"),
+        ([0, None], "entry 1 is None"),
+        ([float("nan")], "entry 0 is NaN"),
+        (np.array([np.nan]), "entry 0"),
+        ([float("inf")], "integers"),
+        ([3], r"\[0, 2\]"),
+        ([-1, 0], r"out of range: \[-1\]"),
+        ([10**30], "out of range"),
+        ([1e300], "out of range"),
+        ([1, 1], r"repeats a row index: \[1\]"),
+        ([True, 1, 0], "mixes booleans"),
+        ([[0, 1]], "entry 0"),
+        (np.array([[0, 1]]), "1-d"),
+        (2, "1-d"),
+        ({0: True}, "mapping"),
+        ([{"row": 0}], "entry 0"),
+    ],
+)
+def test_row_indices_rejects_and_names_the_problem(value, message):
+    with pytest.raises(InvalidInputError, match=message) as err:
+        validate.row_indices("support", value, 3)
+    assert err.value.argument == "support"
+    assert str(err.value).startswith("support:")
+
+
+def test_row_indices_without_rows_and_with_bad_m():
+    assert validate.row_indices("rows", [], 0).tolist() == []
+    with pytest.raises(InvalidInputError, match="no rows"):
+        validate.row_indices("rows", [0], 0)
+    with pytest.raises(InvalidInputError, match="m"):
+        validate.row_indices("rows", [0], -1)
+
+
+@given(st.lists(st.booleans(), min_size=1, max_size=12))
+def test_row_indices_mask_round_trip(mask):
+    rows = validate.row_indices("support", mask, len(mask))
+    assert rows.tolist() == [i for i, keep in enumerate(mask) if keep]
+    # and the rows themselves read back as the same rows
+    assert validate.row_indices("support", rows, len(mask)).tolist() == rows.tolist()
