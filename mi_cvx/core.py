@@ -590,6 +590,7 @@ class AttackProblem:
         failed = []
         result = None
         exact_tried = False
+        started = time.perf_counter()
         for name, extra in attempts:
             if exact_allowed and not exact_tried and failed and name in _solvers.EXACT_PATH_BEFORE:
                 # The interior-point backends failed: the exact path, where the structure
@@ -601,6 +602,9 @@ class AttackProblem:
                                   + "): answered on the exact path")
                     return self._finish(exact, raise_on_failure)
             estimate = self.estimate(name)
+            if failed and time.perf_counter() - started + estimate.seconds > limit:
+                failed.append(f"{name}: not tried, the chain would exceed the time limit of {limit:.3g} s")
+                break
             too_big = _beyond_reach(estimate, limit)
             if too_big:
                 exact = self._exact_result() if exact_allowed else None
@@ -625,6 +629,8 @@ class AttackProblem:
                 return self._finish(exact, raise_on_failure)
         if result.ok and failed:
             result.note = "default chain fell back after: " + "; ".join(failed)
+        elif not result.ok and len(failed) > 1:
+            result.note = "default chain tried: " + "; ".join(failed)
         return self._finish(result, raise_on_failure)
 
     def _finish(self, result: AttackResult, raise_on_failure: bool) -> AttackResult:
@@ -696,6 +702,10 @@ class AttackProblem:
             status, error = "solver_error", str(exc).strip().splitlines()[0]
         except (TypeError, ValueError, OverflowError) as exc:  # bad solver options
             raise InvalidInputError("options", f"{name} rejected the solver options: {exc}") from None
+        except (KeyboardInterrupt, SystemExit, MemoryError):
+            raise
+        except BaseException as exc:  # noqa: BLE001 - e.g. a Rust panic inside Clarabel (a BaseException)
+            status, error = "solver_error", f"{name} crashed: {type(exc).__name__}: {str(exc).strip()[:200]}"
         wall = time.perf_counter() - start
 
         stats = self.problem.solver_stats if status != "solver_error" else None
@@ -737,6 +747,8 @@ class AttackProblem:
         """Largest constraint violation at the variables' current values."""
         worst = 0.0
         for con in self.problem.constraints:
+            if not con.variables():  # a constant constraint (e.g. nothing to attack) has no violation to read
+                continue
             try:
                 viol = con.violation()
             except (ValueError, TypeError):  # no value (e.g. solver failed)

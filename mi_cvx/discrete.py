@@ -75,6 +75,7 @@ import scipy.sparse as sp
 from scipy.special import rel_entr
 
 from . import oracles as _oracles
+from . import resources as _resources
 from . import validate as _v
 from .core import AttackProblem, AttackResult, parameter, rebuildable
 from .errors import InvalidInputError
@@ -160,7 +161,8 @@ def _p_xy(value, shape=None) -> np.ndarray:
 
 def _distortion(distortion, k: int, output_size) -> tuple[np.ndarray, bool]:
     if output_size is not None:
-        output_size = _v.integer("output_size", output_size, low=1)
+        # an output alphabet whose distortion matrix alone would not fit in memory is an input error
+        output_size = _v.integer("output_size", output_size, low=1, high=max(1, (1 << 34) // (8 * k)))
     if distortion is None:
         d = hamming_distortion(k, output_size)
         return d, True
@@ -418,65 +420,69 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
     k, ell, kp = model.k, model.ell, model.output_size
     P = parameter("p_xy", model.p_xy, shape=(k, ell))
     params = {"p_xy": P}
-    p_y = cp.sum(P, axis=0)
     # Units: the solver sees the distortion and the budget divided by the largest
     # distortion, so costs are of order one whatever the user's units.
     unit = float(model.distortion.max()) if np.any(model.distortion) else 1.0
     solver_model = DiscreteModel(model.p_xy, model.distortion / unit, model.hamming)
-    if formulation == "channel":
-        variables, cons, out_joint, cell_cost, class_cost = _channel_form(solver_model, P, knows)
-    else:
-        variables, cons, out_joint, cell_cost, class_cost = _transport_form(solver_model, P)
-    # I(Y; Xhat) = min over pmfs q of D(P(y, xh) || p(y) q(xh)), attained at q = P(xh)
-    # (the variational form behind Blahut-Arimoto).  Minimising jointly over the attack
-    # and a free reference q keeps every cone local: tying q to sum_x r couples all
-    # cones of an output and makes the KKT factorisation several times slower
-    # (k = l = 24: 8 s with the coupling, 0.9 s without, Clarabel).
-    ref = cp.Variable(kp, nonneg=True, name="reference")
-    cons.append(cp.sum(ref) == 1)
-    cost = cp.sum(class_cost)
-    budget_con = None
     if budget is not None:
         params["budget"] = parameter("budget", budget)
-        budget_con = cost <= params["budget"] * (1.0 / unit)
-        cons.append(budget_con)
-    # p(y) is parameter-affine and q parameter-free, so the product is DPP.
-    objective = cp.sum(cp.rel_entr(out_joint, cp.outer(p_y, ref)))
-    problem = cp.Problem(cp.Minimize(objective), cons)
-    # costs in the user's units (affine views)
-    variables.update({"output_joint": out_joint, "output": cp.sum(out_joint, axis=0), "reference": ref,
-                      "class_cost": unit * class_cost, "cost": unit * cost})
-    if cell_cost is not None:
-        cell_cost = unit * cell_cost
-        variables["cell_cost"] = cell_cost
-        if model.hamming:
-            variables["flips"] = cell_cost
-
     identity = model.identity_outputs()
     d = model.distortion
 
-    def readout(ap: AttackProblem) -> dict:
-        p = np.asarray(P.value, dtype=float)
+    def build() -> dict:
+        p_y = cp.sum(P, axis=0)
         if formulation == "channel":
-            channel = _channel_from_joint(p, variables["joint_flat"].value.reshape(k, ell, kp), identity, knows,
-                                          variables.get("channel"))
+            variables, cons, out_joint, cell_cost, class_cost = _channel_form(solver_model, P, knows)
         else:
-            channel = _channel_from_output(p, out_joint.value, identity)
-        joint = p[:, :, None] * channel
-        attack = {"channel": channel, "joint": joint, "output_joint": joint.sum(axis=0)}
-        # The solver's objective at its point, evaluated without sign noise: CVXPY's own
-        # value is inf when a class with p(y) = 0 keeps ~1e-10 of (infeasible) mass.
-        pyx = np.clip(np.asarray(out_joint.value, dtype=float), 0.0, None)
-        live = p.sum(axis=0) > 0
-        pyx = pyx[live]
-        q = np.clip(np.asarray(ref.value, dtype=float), 0.0, None)
-        mi = float(np.sum(rel_entr(pyx, p.sum(axis=0)[live, None] * q[None, :])))
-        if not np.isfinite(mi):  # the reference lost an output's last 1e-16: use its minimiser, P(xh)
-            mi = float(np.sum(rel_entr(pyx, p.sum(axis=0)[live, None] * pyx.sum(axis=0)[None, :])))
-        if binary:
-            attack["flip_prob"] = np.array([[channel[x, y, 1 - x] for y in range(ell)] for x in range(k)])
-        return {"attack": attack, "mi": mi, "mi_check": channel_mi(p, channel),
-                "budget_used": expected_distortion(p, channel, d), "dual_scale": 1.0 / unit}
+            variables, cons, out_joint, cell_cost, class_cost = _transport_form(solver_model, P)
+        # I(Y; Xhat) = min over pmfs q of D(P(y, xh) || p(y) q(xh)), attained at q = P(xh)
+        # (the variational form behind Blahut-Arimoto).  Minimising jointly over the attack
+        # and a free reference q keeps every cone local: tying q to sum_x r couples all
+        # cones of an output and makes the KKT factorisation several times slower
+        # (k = l = 24: 8 s with the coupling, 0.9 s without, Clarabel).
+        ref = cp.Variable(kp, nonneg=True, name="reference")
+        cons.append(cp.sum(ref) == 1)
+        cost = cp.sum(class_cost)
+        budget_con = None
+        if budget is not None:
+            budget_con = cost <= params["budget"] * (1.0 / unit)
+            cons.append(budget_con)
+        # p(y) is parameter-affine and q parameter-free, so the product is DPP.
+        objective = cp.sum(cp.rel_entr(out_joint, cp.outer(p_y, ref)))
+        problem = cp.Problem(cp.Minimize(objective), cons)
+        # costs in the user's units (affine views)
+        variables.update({"output_joint": out_joint, "output": cp.sum(out_joint, axis=0), "reference": ref,
+                          "class_cost": unit * class_cost, "cost": unit * cost})
+        if cell_cost is not None:
+            cell_cost = unit * cell_cost
+            variables["cell_cost"] = cell_cost
+            if model.hamming:
+                variables["flips"] = cell_cost
+
+
+        def readout(ap: AttackProblem) -> dict:
+            p = np.asarray(P.value, dtype=float)
+            if formulation == "channel":
+                channel = _channel_from_joint(p, variables["joint_flat"].value.reshape(k, ell, kp), identity, knows,
+                                              variables.get("channel"))
+            else:
+                channel = _channel_from_output(p, out_joint.value, identity)
+            joint = p[:, :, None] * channel
+            attack = {"channel": channel, "joint": joint, "output_joint": joint.sum(axis=0)}
+            # The solver's objective at its point, evaluated without sign noise: CVXPY's own
+            # value is inf when a class with p(y) = 0 keeps ~1e-10 of (infeasible) mass.
+            pyx = np.clip(np.asarray(out_joint.value, dtype=float), 0.0, None)
+            live = p.sum(axis=0) > 0
+            pyx = pyx[live]
+            q = np.clip(np.asarray(ref.value, dtype=float), 0.0, None)
+            mi = float(np.sum(rel_entr(pyx, p.sum(axis=0)[live, None] * q[None, :])))
+            if not np.isfinite(mi):  # the reference lost an output's last 1e-16: use its minimiser, P(xh)
+                mi = float(np.sum(rel_entr(pyx, p.sum(axis=0)[live, None] * pyx.sum(axis=0)[None, :])))
+            if binary:
+                attack["flip_prob"] = np.array([[channel[x, y, 1 - x] for y in range(ell)] for x in range(k)])
+            return {"attack": attack, "mi": mi, "mi_check": channel_mi(p, channel),
+                    "budget_used": expected_distortion(p, channel, d), "dual_scale": 1.0 / unit}
+        return {"problem": problem, "variables": variables, "budget_constraint": budget_con, "readout": readout}
 
     binary_structure = model.hamming and knows == "x_and_y" and (k, ell, kp) == (2, 2, 2)
     diagonal_structure = model.hamming and knows == "x_and_y" and k == ell and kp >= k
@@ -543,9 +549,14 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
                                     lam, d, budget=result.parameters.get("budget"), knows=knows,
                                     support_tol=SOLVER_SUPPORT_TOL)
 
-    workspace = dpp_compile_bytes(problem, epigraphs=ell * kp + (ell * min(k, kp) if formulation == "transport" else 0))
-    return AttackProblem(problem=problem, parameters=params, variables=variables, family=family,
-                         readout=readout, oracle=oracle, budget_constraint=budget_con,
+    # The DPP compilation's workspace (see dpp_compile_bytes), from the sizes before building:
+    # the variables, one epigraph per rel_entr (and per pos() of the transport form).
+    sizes = _form_sizes(model, knows, formulation)
+    n_params = k * ell + len(params) - 1
+    workspace = int(16 * (sizes.variables + sizes.exp_cones + 1) * (n_params + 1))
+    return AttackProblem(builder=build, parameters=params, family=family, cones=_CONES,
+                         size_hint=lambda solver: _resources.estimate_sizes(sizes, solver, parameters=n_params),
+                         oracle=oracle,
                          description=f"{description}, knows={knows}, {formulation} form", scale=1.0,
                          sync=sync, optimality=optimality, exact=exact, zero_threshold=zero_threshold, units=unit,
                          spec={"knows": knows, "formulation": formulation, "model": model,
@@ -555,6 +566,23 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
                                               "distortion)." if model.hamming and knows == "x_and_y"
                                               and formulation == "channel" else "")},
                          solve_options={"ignore_dpp": True} if workspace > DPP_MEMORY_LIMIT else None)
+
+
+#: The cones of every discrete conic form (rel_entr).
+_CONES = frozenset({"LP", "EXP"})
+
+
+def _form_sizes(model: DiscreteModel, knows: str, formulation: str) -> _resources.Sizes:
+    """The size of a conic form before it is built (scalar variables, exponential cones, rows)."""
+    k, ell, kp = model.k, model.ell, model.output_size
+    cones = ell * kp  # one rel_entr per entry of the output joint
+    if formulation == "transport":
+        moved = ell * min(k, kp)  # pos() epigraphs
+        return _resources.Sizes(psd=[], exp_cones=cones, variables=ell * kp + kp + moved,
+                                eq_rows=ell + 1, ineq_rows=moved + 1)
+    attack = k * ell * kp if knows == "x_and_y" else k * kp
+    return _resources.Sizes(psd=[], exp_cones=cones, variables=attack + kp,
+                            eq_rows=(k * ell if knows == "x_and_y" else k) + 1, ineq_rows=attack + 1)
 
 
 def dpp_compile_bytes(problem: cp.Problem, epigraphs: int = 0) -> int:

@@ -248,6 +248,10 @@ def _exact_path(model: GaussianModel, units: Units):
 
     def exact(values):
         budget = values.get("budget")
+        if model.support.size == 0:  # nothing may be attacked: the information left is I(Y; X)
+            out = answer(np.zeros((m, n)), np.zeros((m, m)), np.zeros((m, m)), None, "no attack")
+            out["mi"] = _oracles.subset_mi(model.signal_cov, model.noise_cov, [], A=model.A)
+            return out
         if budget is None:
             if full_support:
                 return None

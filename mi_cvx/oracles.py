@@ -641,7 +641,12 @@ def _subset_model(signal_cov, noise_cov, A) -> tuple[np.ndarray, np.ndarray, np.
     """Validated ``(A, signal_cov, noise_cov)`` for the subset formulas; ``A=None`` means the identity."""
     if A is None:
         for value in (signal_cov, noise_cov):
-            if np.ndim(value) == 2:
+            try:
+                ndim = np.ndim(value)
+            except ValueError:  # ragged nested lists
+                raise InvalidInputError("signal_cov" if value is signal_cov else "noise_cov",
+                                        "expected a number or a square matrix (rows of equal length)") from None
+            if ndim == 2:
                 size = np.shape(value)[0]
                 break
         else:

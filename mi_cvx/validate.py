@@ -83,7 +83,9 @@ def psd_matrix(name: str, value, *, size: int | None = None, definite: bool = Fa
         raise InvalidInputError(name, f"must be square, got shape {mat.shape}")
     if size is not None and mat.shape[0] != size:
         raise InvalidInputError(name, f"expected shape ({size}, {size}), got {mat.shape}")
-    scale = max(1.0, float(np.abs(mat).max(initial=0.0)))
+    # Tolerances relative to the matrix's own size: the same matrix in other units passes
+    # or fails alike (an absolute floor refused well-conditioned covariances of size 1e-10).
+    scale = float(np.abs(mat).max(initial=0.0))
     if not np.allclose(mat, mat.T, atol=MATRIX_TOL * scale, rtol=0):
         raise InvalidInputError(name, "must be symmetric")
     mat = 0.5 * (mat + mat.T)

@@ -280,3 +280,64 @@ def test_bad_solver_options_are_named():
         mc.gaussian_scalar(1.0, 0.5, 0.3).solve("CLARABEL", max_iter=-5)
     with pytest.raises(mc.InvalidInputError, match="time_limit"):
         mc.gaussian_scalar(1.0, 0.5, 0.3).solve(time_limit=-1)
+
+
+def test_large_channel_form_is_refused_before_it_is_built():
+    rng = np.random.default_rng(1)
+    p = rng.dirichlet(np.ones(128 * 128)).reshape(128, 128)
+    problem = mc.discrete_channel(p, 0.2)
+    with pytest.raises(mc.ResourceLimitError, match="formulation='transport'"):
+        problem.solve()
+    assert not problem.built  # the 2-million-variable channel form was never built
+
+
+def test_a_failing_chain_stops_at_the_time_limit(monkeypatch):
+    # Every attempt fails after a second; each is estimated at 59.5 s: after the first failure
+    # the chain may not start another attempt that would end past the 60 s limit.
+    import time as _time
+
+    problem = mc.gaussian_vector(np.array([[1.0, 0.3], [0.2, 1.0]]), 0.5, 1.0, np.array([[1.0, 0.4], [0.4, 1.0]]))
+    monkeypatch.setattr(problem, "estimate", lambda solver: mc.resources.Estimate(59.5, 1e8, "forced"))
+    calls = []
+
+    def failing(name, options):
+        calls.append(name)
+        _time.sleep(1.0)
+        return mc.AttackResult(mi=float("nan"), status="solver_error", solver=name, message="forced failure")
+
+    monkeypatch.setattr(problem, "_solve_with", failing)
+    result = problem.solve(raise_on_failure=False, time_limit=60.0)
+    assert not result.ok and calls == ["CLARABEL"] and "not tried" in result.note
+
+
+def test_small_but_well_conditioned_covariances_are_accepted():
+    # spread 1e6 at size 1e-10: the same matrix as at size 1, in other units
+    sy = np.diag([1.0, 1e-6])
+    A = np.array([[1.0, 0.5], [0.3, 1.0]])
+    base = mc.gaussian_vector(A, 0.2, sy, 0.1).solve()
+    small = mc.gaussian_vector(A, 0.2 * 1e-10, sy * 1e-10, 0.1 * 1e-10).solve()
+    assert small.ok and rel(small.mi, base.mi) <= 1e-6
+    with pytest.raises(mc.InvalidInputError, match="signal_cov"):
+        mc.gaussian_vector(A, 0.2, np.diag([1.0, 0.0]) * 1e-10, 0.1)
+
+
+def test_huge_budget_with_clean_rows_is_answered_or_flagged():
+    A = np.array([[1.0, 0.2], [0.3, 1.0]])
+    result = mc.gaussian_sparse(A, [0], 1e308, 1.0, 0.5).solve(raise_on_failure=False)
+    truth = 0.5 * math.log1p((0.3**2 + 1.0) / 0.5)  # I(Y; X_1), the clean row
+    assert (not result.ok) or rel(result.mi, truth) <= result.tolerance
+
+
+def test_empty_support_keeps_the_information():
+    A = np.array([[1.0, 0.2], [0.3, 1.0]])
+    result = mc.gaussian_sparse(A, [], 0.5, 1.0, 0.5).solve()
+    SX = A @ A.T + 0.5 * np.eye(2)
+    truth = 0.5 * (np.linalg.slogdet(SX)[1] - 2 * math.log(0.5))
+    assert result.ok and rel(result.mi, truth) <= 1e-9
+
+
+def test_absurd_sizes_are_input_errors():
+    with pytest.raises(mc.InvalidInputError, match="output_size"):
+        mc.discrete_channel([[0.5, 0.0], [0.0, 0.5]], 0.1, output_size=2**70)
+    with pytest.raises(mc.InvalidInputError, match="signal_cov"):
+        mc.subset_attack([[1.0, 0.0], [0.0]], 1.0, 1)
