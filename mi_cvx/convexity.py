@@ -795,7 +795,12 @@ def cvxpy_constraints_test(
                      "feasible points to mix (see the dcp check)")
     variables = prob.variables()
     cones = _solvers.required_cones(cp.Problem(cp.Minimize(0), prob.constraints)) | {"SOC"}
-    name = _solvers.default_solver(cones) if solver is None else _solvers.check_solver(solver, cones)
+    if solver is None:  # the default chain's backends and settings, in order, for every point
+        chain = [(n, _solvers.solver_options(n, {**s, **options}))
+                 for n, s in _solvers.default_chain(cones, attack_problem.family)]
+    else:
+        chain = [(_solvers.check_solver(solver, cones), _solvers.solver_options(solver.upper(), options))]
+    name = chain[0][0]
     scale = max(1.0, attack_problem.scale)
     if tol is None:
         tol = 10 * _solvers.tolerance(name, "residual") * scale
@@ -814,13 +819,18 @@ def cvxpy_constraints_test(
             for _ in range(points):
                 for w in weights:
                     w.value = rng.normal(size=w.shape)
-                try:
-                    aux.solve(solver=name, **options)
-                except cp.error.SolverError as exc:
-                    statuses.append(f"solver_error ({exc})")
-                    continue
-                statuses.append(aux.status)
-                if aux.status not in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE):
+                solved = False
+                for backend, opts in chain:
+                    try:
+                        aux.solve(solver=backend, **opts)
+                    except cp.error.SolverError as exc:
+                        statuses.append(f"{backend}: solver_error ({exc})")
+                        continue
+                    statuses.append(aux.status)
+                    solved = aux.status in (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
+                    if solved:
+                        break
+                if not solved:
                     continue
                 point = [np.array(v.value) for v in variables]
                 found.append((point, _constraint_violation(attack_problem, variables)))
@@ -867,7 +877,7 @@ def _default_budgets(ap: AttackProblem, d0: float) -> np.ndarray:
     least = _least_budget(ap)
     if d0 > least:
         return least + (d0 - least) * np.linspace(0.25, 2.0, 8)
-    return least + max(1.0, ap.scale) * np.linspace(0.05, 1.0, 8)
+    return least + ap.units * max(1.0, ap.scale) * np.linspace(0.05, 1.0, 8)
 
 
 def _budget_grid(budgets) -> np.ndarray:
