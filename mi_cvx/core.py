@@ -86,7 +86,7 @@ class AttackResult:
     status : str
         CVXPY status, or ``"solver_error"`` when the solver raised.
     solver : str
-        Backend used.
+        Backend used, or ``"EXACT"`` for a family's exact structured path.
     solve_time, setup_time : float or None
         Seconds spent in the solver, and compiling (CVXPY canonicalisation).
     iterations : int or None
@@ -104,8 +104,11 @@ class AttackResult:
     budget_used : float or None
         The attack's expected cost at the returned point.
     ok : bool
-        True when the status is optimal, the residual is within the solver's
-        tolerance and the independent re-check agrees with ``mi``.
+        True when the answer is within ``tolerance`` of the optimum as far as
+        can be checked: the status is optimal, the residual is within the
+        solver's tolerance, the independent re-check agrees with ``mi``, the
+        budget is not overspent, and ``mi`` agrees with the closed form where
+        one exists (see :meth:`AttackProblem._accuracy_problems`).
     message : str
         Why ``ok`` is False (empty otherwise).
     note : str
