@@ -2,8 +2,8 @@
 
 Usage::
 
-    python -m benchmarks            # full run (about 10-20 minutes on 2 cores)
-    python -m benchmarks --quick    # short run (under 2 minutes on 2 cores)
+    python -m benchmarks --write    # full run (about 10-20 minutes on 2 cores), writes RESULTS.md
+    python -m benchmarks --quick    # short run (under 2 minutes on 2 cores), prints only
     python -m benchmarks --only gaussian,discrete
 
 Every figure is measured in this run on this machine; ratios compare timings taken in the
@@ -75,7 +75,8 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="short run (under 2 minutes on 2 cores)")
     parser.add_argument("--only", default="", help=f"comma-separated subset of: {', '.join(MODULES)}")
-    parser.add_argument("--no-write", action="store_true", help="print only; do not write RESULTS.md")
+    parser.add_argument("--write", action="store_true",
+                        help="write RESULTS.md (and scaling.png); without it the run only prints")
     args = parser.parse_args(argv)
     chosen = [m.strip() for m in args.only.split(",") if m.strip()] or MODULES
     unknown = sorted(set(chosen) - set(MODULES))
@@ -88,7 +89,7 @@ def main(argv=None) -> int:
         t0 = time.perf_counter()
         print(f"\n== {name} ...", flush=True)
         module = importlib.import_module(f"benchmarks.bench_{name}")
-        part = module.run(quick=args.quick)
+        part = module.run(quick=args.quick, write=args.write) if name == "scaling" else module.run(quick=args.quick)
         for r in part:
             r["_module"] = name
         print_rows(part)
@@ -97,8 +98,10 @@ def main(argv=None) -> int:
     seconds = time.perf_counter() - start
     targets = [r for r in rows if r["target"]]
     print(f"\n{sum(1 for r in targets if r['met'])} of {len(targets)} targets met; total {seconds:.0f} s")
-    if not args.no_write:
+    if args.write:
         print(f"wrote {write_results(rows, quick=args.quick, seconds=seconds)}")
+    else:
+        print("(printed only; pass --write to update benchmarks/RESULTS.md)")
     return 0
 
 

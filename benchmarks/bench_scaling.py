@@ -180,7 +180,8 @@ def plot(data: dict, path: Path = PLOT) -> Path:
     return path
 
 
-def run(quick: bool = False) -> list[dict]:
+def run(quick: bool = False, write: bool = False) -> list[dict]:
+    """Measure, and with ``write`` redraw ``benchmarks/scaling.png`` (never without being asked)."""
     data = measure(quick)
     rows = []
     for name, rec in data.items():
@@ -200,9 +201,10 @@ def run(quick: bool = False) -> list[dict]:
         if np.all(np.isfinite(rec["extra_mb"])):
             rows.append(row(B, name, "memory exponent", exponent(rec["sizes"], np.maximum(rec["extra_mb"], 1e-3)),
                             "", "", None, f"extra peak RSS {mems} MB"))
-    plot(data)
+    if write:
+        plot(data)
     return rows
 
 
 if __name__ == "__main__":
-    print_rows(run(quick="--quick" in sys.argv))
+    print_rows(run(quick="--quick" in sys.argv, write="--write" in sys.argv))
