@@ -539,8 +539,8 @@ class AttackProblem:
         **options
             Passed to ``cvxpy.Problem.solve`` (e.g. ``eps_abs=1e-9`` for SCS), on
             top of :data:`mi_cvx.solvers.DEFAULT_OPTIONS`.  With options, a
-            default solve tries only the first backend of the chain (then the
-            exact path).
+            default solve runs only the first backend of the chain, with them
+            (no fallback, no exact path).
 
         Returns
         -------
@@ -584,7 +584,7 @@ class AttackProblem:
             zero_info = threshold is not None and budget is not None and float(budget) >= threshold
             if zero_info or (budget is not None and float(budget) == 0.0):
                 exact = self._exact_result()
-                if exact is not None:
+                if exact is not None and exact.ok:
                     exact.note = (f"the budget {float(budget):.6g} is at or above the zero-information threshold "
                                   f"{threshold:.6g}" if zero_info else "the budget is zero (no attack)")
                     exact.note += ": answered on the exact path without a conic solve"
