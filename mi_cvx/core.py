@@ -46,6 +46,10 @@ Exact = Callable[[Mapping[str, Any]], "dict | None"]
 #: Share of the machine's physical memory a solve may be estimated to need before it is refused.
 MEMORY_FRACTION = 0.6
 
+#: Overspending the budget by more than this fraction is not accepted as "ok" (at tiny budgets an
+#: absolute feasibility tolerance can hide a 30% overspend and an information error of 1e-5).
+RELATIVE_OVERSPEND = 1e-3
+
 #: ``result.solver`` of an answer from a family's exact structured path (closed forms).
 EXACT = "EXACT"
 
@@ -305,6 +309,7 @@ class AttackProblem:
         solve_options: Mapping[str, Any] | None = None,
         exact: Exact | None = None,
         zero_threshold: Callable[[Mapping[str, Any]], float | None] | None = None,
+        no_attack: Callable[[Mapping[str, Any]], float | None] | None = None,
         units: float = 1.0,
         builder: Callable[[], Mapping[str, Any]] | None = None,
         size_hint: Callable[[str], Any] | None = None,
@@ -332,6 +337,7 @@ class AttackProblem:
         self._optimality = optimality
         self._exact = exact
         self._zero_threshold = zero_threshold
+        self._no_attack = no_attack
         self.units = float(units)
 
     # ------------------------------------------------------------ the model
@@ -803,9 +809,19 @@ class AttackProblem:
             over = float(result.budget_used) - float(budget)
             price = abs(result.dual_budget) if result.dual_budget is not None else 0.0
             # what the overspend can buy, in information, and the overspend relative to the budget
-            if over > 0 and (price * over > val_tol * (1.0 + abs(result.mi))
-                             or over > val_tol * float(budget) + res_tol * self.units):
+            # (the multiplier is unreliable at tiny budgets, where the value is steepest: the
+            # overspend relative to the budget is checked on its own; a zero budget has only the
+            # solver's absolute feasibility tolerance)
+            allowed = (max(RELATIVE_OVERSPEND, val_tol) * float(budget) if float(budget) > 0
+                       else res_tol * self.units)
+            if over > 0 and (price * over > val_tol * (1.0 + abs(result.mi)) or over > allowed):
                 problems.append(f"spends {result.budget_used:.6g}, over the budget {float(budget):.6g}")
+        if self._no_attack is not None and not self.custom:
+            # No optimal attack leaves more than the information without any attack.
+            values = {k: p.value for k, p in self.parameters.items()}
+            ceiling = self._no_attack(values)
+            if ceiling is not None and result.mi > ceiling and relative_error(result.mi, ceiling) > val_tol:
+                problems.append(f"{result.mi:.8g} nats exceeds {ceiling:.8g}, the information without any attack")
         if result.oracle is not None:
             err = relative_error(result.mi, result.oracle)
             if not (err <= val_tol):

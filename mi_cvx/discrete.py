@@ -509,12 +509,29 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
             return 1.0 - float(np.diag(p).max())
         return None
 
+    # The no-attack channel: every letter to its cheapest output (itself when that is free).
+    no_change = np.zeros((k, ell, kp))
+    no_change[np.arange(k), :, identity] = 1.0
+    unique_cheapest = np.sum(d == d.min(axis=1, keepdims=True), axis=1) == 1
+
+    def no_attack(values) -> float | None:
+        """I(Y; X) through the no-attack channel, which no optimal attack exceeds when it is affordable."""
+        p = np.asarray(values["p_xy"], dtype=float)
+        if "budget" in values and expected_distortion(p, no_change, d) > float(values["budget"]):
+            return None
+        return channel_mi(p, no_change)
+
     def exact(values) -> dict | None:
         if "budget" not in values:
             return None
         p = np.asarray(values["p_xy"], dtype=float)
         budget = float(values["budget"])
-        if binary_structure:
+        least = float(p.sum(axis=1) @ d.min(axis=1))
+        if budget <= least and np.all(unique_cheapest[p.sum(axis=1) > 0]):
+            # nothing to spend beyond the least cost, which one channel attains: no attack
+            channel, dual = no_change.copy(), None
+            mi = channel_mi(p, channel)
+        elif binary_structure:
             sol = _oracles.binary_oracle(p, budget)
             channel = np.zeros((2, 2, 2))
             for x in range(2):
@@ -558,7 +575,8 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
                          size_hint=lambda solver: _resources.estimate_sizes(sizes, solver, parameters=n_params),
                          oracle=oracle,
                          description=f"{description}, knows={knows}, {formulation} form", scale=1.0,
-                         sync=sync, optimality=optimality, exact=exact, zero_threshold=zero_threshold, units=unit,
+                         sync=sync, optimality=optimality, exact=exact, zero_threshold=zero_threshold,
+                         no_attack=no_attack, units=unit,
                          spec={"knows": knows, "formulation": formulation, "model": model,
                                "distortion": d, "output_size": kp, "hamming": model.hamming,
                                "dpp_compile_bytes": workspace,

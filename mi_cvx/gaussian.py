@@ -192,8 +192,9 @@ def _build(model: GaussianModel, budget, knows: str, formulation: str, family: s
         problem = _build_compact(model, units, budget, family, description, oracle)
     else:
         problem = _build_full(model, units, budget, knows, family, description, oracle)
+    problem._exact = _exact_path(model, units, knows)
+    problem._no_attack = lambda values: model.structure.no_attack_mi
     if knows == "x_and_y":
-        problem._exact = _exact_path(model, units)
         problem._zero_threshold = _zero_threshold(model)
     return problem
 
@@ -224,6 +225,13 @@ class _Structure:
         self.threshold = float(np.trace(model.A @ model.signal_cov @ model.A.T))
         self._solutions: dict[float, _oracles.IsotropicGaussianSolution] = {}
 
+    @functools.cached_property
+    def no_attack_mi(self) -> float | None:
+        """``I(Y; X)``, which no optimal attack exceeds (None where it is infinite: noiseless rows)."""
+        m, n = self.model.m, self.model.n
+        value = self.model.mi_of_gains(np.zeros((m, n)), np.zeros((m, m)), np.zeros((m, m)))
+        return value if np.isfinite(value) else None
+
     def solution(self, budget: float):
         """The exact optimum at ``budget`` (user units) where the noise commutes, else None."""
         if not self.split.commutes:
@@ -235,8 +243,13 @@ class _Structure:
         return self._solutions[budget]
 
 
-def _exact_path(model: GaussianModel, units: Units):
-    """The exact answer where the structure gives one (see :meth:`AttackProblem.solve`)."""
+def _exact_path(model: GaussianModel, units: Units, knows: str = "x_and_y"):
+    """The exact answer where the structure gives one (see :meth:`AttackProblem.solve`).
+
+    For every attacker: nothing to attack, or a zero budget (no attack).  For the paper's
+    attacker also: Theorem 4.1 without a budget, a budget at or above the zero-information
+    threshold, and noise that commutes with ``A signal_cov A^T`` (the structured split).
+    """
     full_support = model.support.size == model.m
     threshold = _zero_threshold(model)
     n, m = model.n, model.m
@@ -252,10 +265,17 @@ def _exact_path(model: GaussianModel, units: Units):
             out = answer(np.zeros((m, n)), np.zeros((m, m)), np.zeros((m, m)), None, "no attack")
             out["mi"] = _oracles.subset_mi(model.signal_cov, model.noise_cov, [], A=model.A)
             return out
-        if budget is None:
-            if full_support:
+        if budget is not None and float(budget) == 0.0:  # no attack: I(Y; X), where it is finite
+            out = answer(np.zeros((m, n)), np.zeros((m, m)), np.zeros((m, m)), None, "no budget")
+            if not np.isfinite(out["mi_check"]):
                 return None
-            # Theorem 4.1 without a budget: Delta_S = -X_S leaves exactly I(Y; X_c).
+            out["mi"] = out["mi_check"]
+            return out
+        if knows != "x_and_y":
+            return None
+        if budget is None:
+            # Theorem 4.1 without a budget: Delta_S = -X_S leaves exactly I(Y; X_c) (0 when every
+            # row is attacked).
             rows = model.support
             F, G = np.zeros((m, n)), np.zeros((m, m))
             F[rows] = -model.A[rows]
@@ -264,12 +284,6 @@ def _exact_path(model: GaussianModel, units: Units):
             out["mi"] = _oracles.subset_mi(model.signal_cov, model.noise_cov, model.support, A=model.A)
             return out
         budget = float(budget)
-        if budget == 0.0:  # no attack: the information left is I(Y; X), where it is finite
-            out = answer(np.zeros((m, n)), np.zeros((m, m)), np.zeros((m, m)), None, "no budget")
-            if not np.isfinite(out["mi_check"]):
-                return None
-            out["mi"] = out["mi_check"]
-            return out
         if threshold is not None and budget >= threshold(values):
             out = answer(-model.A, np.zeros((m, m)), np.zeros((m, m)), 0.0, "zero-information")
             out["mi"] = 0.0

@@ -341,3 +341,48 @@ def test_absurd_sizes_are_input_errors():
         mc.discrete_channel([[0.5, 0.0], [0.0, 0.5]], 0.1, output_size=2**70)
     with pytest.raises(mc.InvalidInputError, match="signal_cov"):
         mc.subset_attack([[1.0, 0.0], [0.0]], 1.0, 1)
+
+
+# ------------------------------------------------------------------ fuzz findings
+
+
+def test_unbudgeted_attack_on_every_row_is_zero():
+    # like fuzz sparse #8 (every row attacked, no budget, tiny scale): Clarabel returned -0.43 nats,
+    # SCS -2.48; the answer is 0 (Delta = -X)
+    result = mc.gaussian_sparse([[0.3, -1.2]], [0], None, np.diag([1.0, 1e-6]) * 1e-7, 4.9e-8).solve()
+    assert result.ok and result.mi == 0.0 and result.mi_check == pytest.approx(0.0, abs=1e-12)
+
+
+def test_label_blind_zero_budget_at_high_snr():
+    # fuzz label_blind #70: ok=True 4.6408 where no attack leaves I(Y; X) = 4.640569
+    args = (0.7661326992216583, 7.138337759586971e-05, 0.0)
+    result = mc.gaussian_scalar(*args, knows="x").solve()
+    assert result.ok and rel(result.mi, 0.5 * math.log1p(args[0] / args[1])) <= 1e-9
+
+
+def test_no_answer_above_the_no_attack_information():
+    # fuzz label_blind #572: ok=True above I(Y; X) at a tiny budget; now flagged or right
+    sy2, sn2, d = 0.22706274647531216, 2.1568995782173103e-05, 2.2706274647531216e-11
+    result = mc.gaussian_scalar(sy2, sn2, d, knows="x").solve(raise_on_failure=False)
+    ceiling = 0.5 * math.log1p(sy2 / sn2)
+    assert (not result.ok) or result.mi <= ceiling * (1 + result.tolerance)
+
+
+def test_tiny_budget_overspend_is_not_ok():
+    # fuzz correlated #332 (certified reference 0.7677289803): Clarabel's defaults spent 30% over
+    # a budget of 3.3e-10 and were 1.4e-5 off; the relative overspend now sends it down the chain.
+    case = {"A": [[0.5310868317710544, 1.7084123009323973, -1.1204769380184743, 1.2279790836316073],
+                  [-0.8797973098790238, 0.9630273351501583, 0.16650848615440808, 0.8278579570775527],
+                  [-0.5728453874021084, 1.5852699937117622, -0.9402428433411252, -0.8706923517711819]],
+            "signal_cov": [[0.18498965297854936, -0.1531211010651286, 0.1030730591597307, -0.21687295646702404],
+                           [-0.1531211010651286, 0.13675723778077023, -0.08620162020701527, 0.1838719225612552],
+                           [0.1030730591597307, -0.08620162020701527, 0.06676134299737026, -0.1223254401424435],
+                           [-0.21687295646702404, 0.1838719225612552, -0.1223254401424435, 0.2605779953395544]],
+            "noise_cov": [[3.3031539349196244, 0.14383340845592302, 0.1228857228300035],
+                          [0.14383340845592302, 0.6266309705530929, -0.13142125595564014],
+                          [0.1228857228300035, -0.13142125595564014, 0.5390264282221114]]}
+    budget = 3.293110990199666e-10
+    problem = mc.gaussian_vector(case["A"], budget, case["signal_cov"], case["noise_cov"])
+    result = problem.solve(raise_on_failure=False)
+    assert (not result.ok) or rel(result.mi, 0.7677289803) <= result.tolerance
+    assert (not result.ok) or result.budget_used <= budget * (1 + 1e-3)
