@@ -528,7 +528,7 @@ class AttackProblem:
             settings (Clarabel, then Clarabel with tighter settings and no
             equilibration), then the family's exact structured path where the
             structure allows (``result.solver == "EXACT"``), then MOSEK, SCS at
-            tight ``eps`` (capped at 20 s) and ECOS or CVXOPT, until one answer
+            tight ``eps`` (capped at 5-20 s by size) and ECOS or CVXOPT, until one answer
             is accurate.  A budget of zero or at or above the zero-information
             threshold, or a conic route estimated beyond ``time_limit`` or the
             machine's memory, goes straight to the exact path.  ``result.note``
@@ -624,6 +624,8 @@ class AttackProblem:
                     f"the {self.family} problem ({self.description}) is beyond this machine's reach with {name}: "
                     f"{too_big} ({estimate.detail}). {self._route_hint()}",
                     seconds=estimate.seconds, bytes=estimate.bytes)
+            if "time_limit_secs" in extra:  # a first-order fallback's cap, in proportion to the problem
+                extra = {**extra, "time_limit_secs": min(extra["time_limit_secs"], max(5.0, 10 * estimate.seconds))}
             result = self._solve_with(name, {**extra, **options})
             if extra:
                 result.note = f"{name} with fallback settings {extra}"

@@ -67,7 +67,8 @@ EXACT_TOLERANCE = {"value": 1e-8, "residual": 1e-9}
 #: iterations and no equilibration, which lets it finish log-det problems whose
 #: optimum erases a channel (no interior near the optimum), where the defaults can
 #: stop with "InsufficientProgress".  SCS only ever runs at tight ``eps`` in the
-#: chain (at its defaults it is a few percent off), with a time cap so it cannot hang.
+#: chain (at its defaults it is a few percent off), with a time cap so it cannot hang (20 s, cut to
+#: ten times the estimated interior-point time, at least 5 s, on small problems).
 CHAIN_SETTINGS: dict[str, tuple[dict, ...]] = {
     "CLARABEL": ({}, {"tol_gap_abs": 1e-9, "tol_gap_rel": 1e-9, "tol_feas": 1e-9, "max_iter": 500,
                       "equilibrate_enable": False}),
