@@ -54,9 +54,9 @@ TOLERANCES: dict[str, dict[str, float]] = {
 _DEFAULT_TOL = {"value": 1e-4, "residual": 1e-5}
 
 #: Tolerances promised when a first-order solver runs with tightened settings
-#: (SCS with ``eps_abs`` and ``eps_rel`` at most 1e-8, as the default chain runs it),
-#: and by the exact structured paths (``solver == "EXACT"``: closed forms and
-#: one-dimensional root finding, accurate to rounding).
+#: (SCS with ``eps_abs`` and ``eps_rel`` at most 1e-8, as the default chain runs it);
+#: ``EXACT_TOLERANCE``: by the exact structured paths (``solver == "EXACT"``: closed
+#: forms and one-dimensional root finding, accurate to rounding).
 TIGHT_TOLERANCES: dict[str, dict[str, float]] = {
     "SCS": {"value": 1e-5, "residual": 1e-6},
 }
@@ -233,7 +233,8 @@ def default_chain(cones: frozenset[str], family: str | None = None) -> list[tupl
     The family's preference and the general default first (:func:`default_solvers`),
     then every other installed backend with the needed cones in
     :data:`KNOWN_SOLVERS` order; each with its :data:`CHAIN_SETTINGS` in turn.
-    The exact structured path, where a family has one, comes after these (see
+    A default solve tries the family's exact structured path, where one applies, after
+    the interior-point entries and before the first of :data:`EXACT_PATH_BEFORE` (see
     :meth:`mi_cvx.AttackProblem.solve`).
     """
     names = default_solvers(cones, family)
