@@ -467,6 +467,11 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
                                               variables.get("channel"))
             else:
                 channel = _channel_from_output(p, out_joint.value, identity)
+            budget_value = params["budget"].value if "budget" in params else None
+            repaired = False
+            if budget_value is not None and not ap.custom:
+                fixed = _repair(p, channel, no_change, d, float(budget_value))
+                repaired, channel = fixed is not channel, fixed
             joint = p[:, :, None] * channel
             attack = {"channel": channel, "joint": joint, "output_joint": joint.sum(axis=0)}
             # The solver's objective at its point, evaluated without sign noise: CVXPY's own
@@ -481,7 +486,8 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
             if binary:
                 attack["flip_prob"] = np.array([[channel[x, y, 1 - x] for y in range(ell)] for x in range(k)])
             return {"attack": attack, "mi": mi, "mi_check": channel_mi(p, channel),
-                    "budget_used": expected_distortion(p, channel, d), "dual_scale": 1.0 / unit}
+                    "budget_used": expected_distortion(p, channel, d), "dual_scale": 1.0 / unit,
+                    "repaired": repaired}
         return {"problem": problem, "variables": variables, "budget_constraint": budget_con, "readout": readout}
 
     binary_structure = model.hamming and knows == "x_and_y" and (k, ell, kp) == (2, 2, 2)
@@ -667,6 +673,25 @@ def _transport_form(model: DiscreteModel, P: cp.Parameter):
     if k > kp:
         class_cost = class_cost + cp.sum(P[kp:, :], axis=0)
     return {"output_joint": Q, "moved": moved}, cons, Q, None, class_cost
+
+
+def _repair(p: np.ndarray, channel: np.ndarray, no_change: np.ndarray, distortion: np.ndarray,
+            budget: float) -> np.ndarray:
+    """The channel mixed with the no-attack channel just enough to spend no more than ``budget``.
+
+    Interior-point solvers meet the budget only to an absolute feasibility tolerance
+    (~1e-9), which at a tiny budget is an overspend of orders of magnitude.  The mixture
+    ``(1 - t) channel + t no_change`` is a feasible attack (both are channels, the cost is
+    linear), label-blind when the channel is, and leaks at most ``(1 - t) I(channel) +
+    t I(no_change)`` (``I`` is convex in the channel), so its re-checked information
+    certifies the answer for the budget asked.
+    """
+    cost = expected_distortion(p, channel, distortion)
+    least = expected_distortion(p, no_change, distortion)
+    if cost <= budget or cost <= least:
+        return channel
+    t = min(1.0, (cost - budget) / (cost - least))
+    return (1.0 - t) * channel + t * no_change
 
 
 def _channel_from_joint(p: np.ndarray, r: np.ndarray, identity: np.ndarray, knows: str, C) -> np.ndarray:

@@ -386,3 +386,18 @@ def test_tiny_budget_overspend_is_not_ok():
     result = problem.solve(raise_on_failure=False)
     assert (not result.ok) or rel(result.mi, 0.7677289803) <= result.tolerance
     assert (not result.ok) or result.budget_used <= budget * (1 + 1e-3)
+
+
+def test_tiny_discrete_budget_gets_a_feasible_attack():
+    # fuzz discrete #8-like: every backend overspends a 3e-11 budget by 10-1000x (absolute
+    # feasibility ~1e-9); the channel is mixed with no attack to meet the budget exactly, and
+    # its re-checked information must agree with the solver's value to the tolerance itself.
+    p = np.array([[0.3, 0.05], [0.1, 0.25], [0.2, 0.1]])
+    d = np.array([[0.0, 1.0, 3.0], [2.0, 0.0, 1.0], [1.0, 1.5, 0.0]])
+    budget = 3e-11
+    result = mc.discrete_channel(p, budget, d).solve(raise_on_failure=False)
+    if result.ok:
+        assert result.budget_used <= budget * (1 + 1e-12)
+        assert rel(result.mi, result.mi_check) <= result.tolerance
+    no_attack = mc.info.mutual_information(p)
+    assert (not result.ok) or result.mi <= no_attack * (1 + 1e-5)
