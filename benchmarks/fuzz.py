@@ -613,12 +613,12 @@ def discrete_threshold(p_xy, d) -> float:
     """The zero-information budget: ``min_q sum_y OT_d(p(., y), p(y) q)`` (an LP, scipy HiGHS)."""
     p = np.asarray(p_xy, float)
     d = np.asarray(d, float)
-    k, l = p.shape
+    k, ell = p.shape
     kp = d.shape[1]
-    nv = l * k * kp + kp
-    cost = np.concatenate([np.tile(d.ravel(), l), np.zeros(kp)])
+    nv = ell * k * kp + kp
+    cost = np.concatenate([np.tile(d.ravel(), ell), np.zeros(kp)])
     rows, rhs = [], []
-    for y in range(l):
+    for y in range(ell):
         for x in range(k):  # row sums
             r = np.zeros(nv)
             r[y * k * kp + x * kp: y * k * kp + (x + 1) * kp] = 1
@@ -627,7 +627,7 @@ def discrete_threshold(p_xy, d) -> float:
         for xh in range(kp):  # column sums = p(y) q
             r = np.zeros(nv)
             r[y * k * kp + xh: (y + 1) * k * kp: kp] = 1
-            r[l * k * kp + xh] = -p[:, y].sum()
+            r[ell * k * kp + xh] = -p[:, y].sum()
             rows.append(r)
             rhs.append(0.0)
     res = optimize.linprog(cost, A_eq=np.array(rows), b_eq=np.array(rhs), bounds=(0, None), method="highs")
@@ -651,21 +651,21 @@ def discrete_reference(p_xy, d, budget: float) -> tuple[float, float, str]:
 
     p = np.asarray(p_xy, float)
     d = np.asarray(d, float)
-    k, l = p.shape
+    k, ell = p.shape
     kp = d.shape[1]
     py = p.sum(axis=0)
-    ys = [y for y in range(l) if py[y] > 0]
+    ys = [y for y in range(ell) if py[y] > 0]
     p, py = p[:, ys], py[ys]
-    l = len(ys)
-    if l <= 1:
+    ell = len(ys)
+    if ell <= 1:
         return 0.0, 0.0, "one class"
     D = float(budget)
-    pis = [cp.Variable((k, kp), nonneg=True) for _ in range(l)]
+    pis = [cp.Variable((k, kp), nonneg=True) for _ in range(ell)]
     Js = [cp.sum(pi, axis=0) for pi in pis]
     P = sum(Js)
-    obj = sum(cp.sum(cp.rel_entr(Js[y], py[y] * P)) for y in range(l))
-    cons = [cp.sum(pis[y], axis=1) == p[:, y] for y in range(l)]
-    cons.append(sum(cp.sum(cp.multiply(pis[y], d)) for y in range(l)) <= D)
+    obj = sum(cp.sum(cp.rel_entr(Js[y], py[y] * P)) for y in range(ell))
+    cons = [cp.sum(pis[y], axis=1) == p[:, y] for y in range(ell)]
+    cons.append(sum(cp.sum(cp.multiply(pis[y], d)) for y in range(ell)) <= D)
     prob = cp.Problem(cp.Minimize(obj), cons)
     note = ""
     plans = None
@@ -687,8 +687,8 @@ def discrete_reference(p_xy, d, budget: float) -> tuple[float, float, str]:
     if plans is None:
         return math.nan, math.inf, note or "no candidate"
     # repair: exact rows, then within the budget by mixing with the identity plan (cost 0)
-    ident = [np.zeros((k, kp)) for _ in range(l)]
-    for y in range(l):
+    ident = [np.zeros((k, kp)) for _ in range(ell)]
+    for y in range(ell):
         for x in range(k):
             s = plans[y][x].sum()
             if p[x, y] <= 0:
@@ -699,27 +699,27 @@ def discrete_reference(p_xy, d, budget: float) -> tuple[float, float, str]:
                 plans[y][x] = 0.0
                 plans[y][x, x] = p[x, y]
             ident[y][x, x] = p[x, y]
-    cost = sum(float(np.sum(plans[y] * d)) for y in range(l))
+    cost = sum(float(np.sum(plans[y] * d)) for y in range(ell))
     if cost > D:
         t = D / cost
-        plans = [t * plans[y] + (1 - t) * ident[y] for y in range(l)]
-    J = np.array([plans[y].sum(axis=0) for y in range(l)])
+        plans = [t * plans[y] + (1 - t) * ident[y] for y in range(ell)]
+    J = np.array([plans[y].sum(axis=0) for y in range(ell)])
     upper = _output_info(J, py)
-    nv = l * k * kp
-    A_eq = np.zeros((l * k, nv))
-    b_eq = np.zeros(l * k)
-    for y in range(l):
+    nv = ell * k * kp
+    A_eq = np.zeros((ell * k, nv))
+    b_eq = np.zeros(ell * k)
+    for y in range(ell):
         for x in range(k):
             A_eq[y * k + x, y * k * kp + x * kp: y * k * kp + (x + 1) * kp] = 1
             b_eq[y * k + x] = p[x, y]
-    A_ub = np.tile(d.ravel(), l)[None, :]
-    lower, grad = -math.inf, np.zeros((l, kp))
-    for it in range(40):
+    A_ub = np.tile(d.ravel(), ell)[None, :]
+    lower, grad = -math.inf, np.zeros((ell, kp))
+    for _ in range(40):
         # lower bound: linearise at a strictly positive J0 near J; the LP's plan is a Frank-Wolfe vertex
         eps = 1e-10
         J0 = (1 - eps) * J + eps * py[:, None] / kp
         grad = np.log(J0 / (py[:, None] * J0.sum(axis=0)[None, :]))
-        cvec = np.concatenate([np.tile(grad[y], k) for y in range(l)])
+        cvec = np.concatenate([np.tile(grad[y], k) for y in range(ell)])
         res = optimize.linprog(cvec, A_ub=A_ub, b_ub=[D], A_eq=A_eq, b_eq=b_eq, bounds=(0, None), method="highs",
                                options={"primal_feasibility_tolerance": 1e-10, "dual_feasibility_tolerance": 1e-10})
         if res.status != 0:
@@ -728,10 +728,10 @@ def discrete_reference(p_xy, d, budget: float) -> tuple[float, float, str]:
         if upper - lower <= 1e-10 * (1 + upper):
             break
         # Frank-Wolfe step toward the LP's (feasible) vertex, exact line search on the convex I
-        V = np.clip(res.x, 0.0, None).reshape(l, k, kp).sum(axis=1)
-        seg = optimize.minimize_scalar(lambda a: _output_info((1 - a) * J + a * V, py), bounds=(0.0, 1.0),
+        V = np.clip(res.x, 0.0, None).reshape(ell, k, kp).sum(axis=1)
+        seg = optimize.minimize_scalar(lambda a, J=J, V=V: _output_info((1 - a) * J + a * V, py), bounds=(0.0, 1.0),
                                        method="bounded", options={"xatol": 1e-14})
-        cand = min((seg.x, 1.0), key=lambda a: _output_info((1 - a) * J + a * V, py))
+        cand = min((seg.x, 1.0), key=lambda a, J=J, V=V: _output_info((1 - a) * J + a * V, py))
         Jn = (1 - cand) * J + cand * V
         un = _output_info(Jn, py)
         if un >= upper:
@@ -739,7 +739,7 @@ def discrete_reference(p_xy, d, budget: float) -> tuple[float, float, str]:
         J, upper = Jn, un
         note += "; FW" if "FW" not in note else ""
     # LP rounding: feasibility errors of 1e-10 times the largest |gradient|
-    lp_unc = 1e-10 * float(np.max(np.abs(grad))) * k * l
+    lp_unc = 1e-10 * float(np.max(np.abs(grad))) * k * ell
     return upper, max(upper - lower, 0.0) + lp_unc, note
 
 
@@ -1013,11 +1013,11 @@ def make_instance(family: str, seed: int, index: int) -> dict:
         params["budget"] = None
         return params
     elif family == "discrete":
-        k, l = int(rng.integers(2, 5)), int(rng.integers(2, 5))
-        p = rng.dirichlet(np.full(k * l, float(rng.choice([0.3, 1.0, 5.0]))))
+        k, ell = int(rng.integers(2, 5)), int(rng.integers(2, 5))
+        p = rng.dirichlet(np.full(k * ell, float(rng.choice([0.3, 1.0, 5.0]))))
         if rng.uniform() < 0.25:
-            p[rng.choice(k * l, size=int(rng.integers(1, k * l)), replace=False)] = 1e-12
-        p = (p / p.sum()).reshape(k, l)
+            p[rng.choice(k * ell, size=int(rng.integers(1, k * ell)), replace=False)] = 1e-12
+        p = (p / p.sum()).reshape(k, ell)
         hamming = bool(rng.uniform() < 0.4)
         if hamming:
             d = 1.0 - np.eye(k)
@@ -1412,7 +1412,8 @@ def summarise(rows: list[dict], *, seconds: float, args_line: str, sampling: str
         lines += ["Backends skipped for lack of a cone: " + "; ".join(skipped) + ".", ""]
     lines += ["References are computed independently of the package (see the module docstring of "
               "`benchmarks/fuzz.py`); the error is `|v - v*| / (1 + |v*|)` and the tolerance is the backend's own "
-              f"`result.tolerance` (the accuracy `ok` vouches for; `mi_cvx.solvers.tolerance(solver, 'value')` otherwise). Instances whose reference "
+              "`result.tolerance` (the accuracy `ok` vouches for; `mi_cvx.solvers.tolerance(solver, 'value')` "
+              "otherwise). Instances whose reference "
               f"uncertainty exceeds {REF_UNCERTAIN:g} are `reference_uncertain` and left out of the verdicts.", ""]
     unc = np.array([r["ref_uncertainty"] for r in rows if r["backend"] == bks[0]], float)
     if unc.size:
