@@ -40,7 +40,7 @@ from .info import NATS_PER_BIT
 Readout = Callable[["AttackProblem"], dict]
 Oracle = Callable[[Mapping[str, Any]], "float | None"]
 # An exact path maps the parameter values to a readout-like dict (keys "mi", "attack",
-# "mi_check", "budget_used", "dual_budget", "route") or None where the structure does not apply.
+# "mi_check", "budget_used", "dual_budget") or None where the structure does not apply.
 Exact = Callable[[Mapping[str, Any]], "dict | None"]
 
 #: Share of the machine's physical memory a solve may be estimated to need before it is refused.

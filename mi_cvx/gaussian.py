@@ -75,11 +75,6 @@ class GaussianModel:
         """``Cov(X) = A signal_cov A^T + noise_cov``."""
         return self.A @ self.signal_cov @ self.A.T + self.noise_cov
 
-    def isotropic_noise(self) -> float | None:
-        """``noise_var`` if ``noise_cov = noise_var * I``, else None."""
-        diag = self.noise_cov[0, 0]
-        return float(diag) if np.array_equal(self.noise_cov, diag * np.eye(self.m)) else None
-
     def joint_map(self) -> tuple[np.ndarray, np.ndarray]:
         """Maps from ``(Y, N, Delta)`` to ``Y`` and to ``Z``."""
         n, m = self.n, self.m
@@ -254,19 +249,19 @@ def _exact_path(model: GaussianModel, units: Units, knows: str = "x_and_y"):
     threshold = _zero_threshold(model)
     n, m = model.n, model.m
 
-    def answer(F, G, W, dual, route):
+    def answer(F, G, W, dual):
         joint = model.joint_from_gains(F, G, W)
         return {"attack": _attack_dict(model, F, G, W, joint), "mi_check": model.mi_of_gains(F, G, W),
-                "budget_used": float(np.trace(joint[n + m:, n + m:])), "dual_budget": dual, "route": route}
+                "budget_used": float(np.trace(joint[n + m:, n + m:])), "dual_budget": dual}
 
     def exact(values):
         budget = values.get("budget")
         if model.support.size == 0:  # nothing may be attacked: the information left is I(Y; X)
-            out = answer(np.zeros((m, n)), np.zeros((m, m)), np.zeros((m, m)), None, "no attack")
+            out = answer(np.zeros((m, n)), np.zeros((m, m)), np.zeros((m, m)), None)
             out["mi"] = _oracles.subset_mi(model.signal_cov, model.noise_cov, [], A=model.A)
             return out
         if budget is not None and float(budget) == 0.0:  # no attack: I(Y; X), where it is finite
-            out = answer(np.zeros((m, n)), np.zeros((m, m)), np.zeros((m, m)), None, "no budget")
+            out = answer(np.zeros((m, n)), np.zeros((m, m)), np.zeros((m, m)), None)
             if not np.isfinite(out["mi_check"]):
                 return None
             out["mi"] = out["mi_check"]
@@ -280,19 +275,19 @@ def _exact_path(model: GaussianModel, units: Units, knows: str = "x_and_y"):
             F, G = np.zeros((m, n)), np.zeros((m, m))
             F[rows] = -model.A[rows]
             G[rows, rows] = -1.0
-            out = answer(F, G, np.zeros((m, m)), None, "subset")
+            out = answer(F, G, np.zeros((m, m)), None)
             out["mi"] = _oracles.subset_mi(model.signal_cov, model.noise_cov, model.support, A=model.A)
             return out
         budget = float(budget)
         if threshold is not None and budget >= threshold(values):
-            out = answer(-model.A, np.zeros((m, m)), np.zeros((m, m)), 0.0, "zero-information")
+            out = answer(-model.A, np.zeros((m, m)), np.zeros((m, m)), 0.0)
             out["mi"] = 0.0
             return out
         sol = model.structure.solution(budget) if full_support else None
         if sol is None:
             return None
         F, G, W = units.gains(sol.F, sol.G, sol.W_cov)
-        out = answer(F, G, W, sol.dual / units.observation, "structured")
+        out = answer(F, G, W, sol.dual / units.observation)
         out["mi"] = sol.mi
         return out
 
