@@ -4,20 +4,20 @@ Every function here is plain numpy/scipy.  They are *independent* of the CVXPY
 models in :mod:`mi_cvx.gaussian` (and friends): tests compare the two, and the
 exact paths scale to sizes a generic SDP cannot reach.
 
-Gaussian oracles (MATH.md sections 1-3)
+Gaussian oracles (docs/theory.md sections 1-3)
 ---------------------------------------
 * :func:`scalar_gaussian` -- Theorem 3.1 in closed form.
 * :func:`falling_bar` -- Algorithm 1 (reverse water-filling), exact breakpoint search.
 * :func:`isotropic_gaussian` -- the structured exact path for ``X = A Y + N`` with
   ``N ~ N(0, noise_var I)`` and any signal covariance.
 * :func:`structured_gaussian` -- the same for any noise covariance that commutes with
-  ``A signal_cov A^T`` (per-channel noise, MATH.md section 7); :func:`noise_commutes` tests it.
+  ``A signal_cov A^T`` (per-channel noise, docs/theory.md section 7); :func:`noise_commutes` tests it.
 
-Subset attacks (MATH.md section 6)
+Subset attacks (docs/theory.md section 6)
 ----------------------------------
 * :func:`subset_mi` -- Theorem 4.1: ``I*(S)``, the information left in the clean rows.
 
-Discrete attacks (MATH.md sections 4-5)
+Discrete attacks (docs/theory.md sections 4-5)
 ---------------------------------------
 * :func:`binary_oracle` -- Theorem 3.3's problem exactly, as a 1-d total-variation problem.
 * :func:`binary_zero_threshold` -- the budget ``D0`` where the information first reaches zero.
@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
+from typing import Literal
 
 import numpy as np
 import scipy.linalg
@@ -59,7 +60,7 @@ class ScalarGaussianSolution:
 
 
 def scalar_gaussian(signal_var: float, noise_var: float, budget: float) -> ScalarGaussianSolution:
-    """Theorem 3.1 in closed form (MATH.md section 1).
+    """Theorem 3.1 in closed form (docs/theory.md section 1).
 
     Parameters
     ----------
@@ -91,7 +92,7 @@ def scalar_gaussian(signal_var: float, noise_var: float, budget: float) -> Scala
 def scalar_gaussian_mi(signal_var, noise_var, budget):
     """Vectorised value of Theorem 3.1: ``I*(D)`` in nats (broadcasts over arrays).
 
-    Uses the angle form of MATH.md's closed form: with ``gamma = atan2(sn, sy)``
+    Uses the angle form of the closed form of docs/theory.md section 1: with ``gamma = atan2(sn, sy)``
     and ``beta = arcsin(sqrt(D / (sy2 + sn2)))``, ``I* = -log sin(gamma + beta)``
     while ``gamma + beta < pi / 2`` (i.e. ``D < sy2``), and 0 beyond.
     """
@@ -206,7 +207,7 @@ def falling_bar(eigenvalues, budget) -> FallingBarResult:
 
 @dataclass(frozen=True)
 class IsotropicGaussianSolution:
-    """Exact optimum for ``X = A Y + N`` when the problem splits into channels (MATH.md sections 3 and 7).
+    """Exact optimum for ``X = A Y + N`` when the problem splits into channels (docs/theory.md sections 3 and 7).
 
     Attributes
     ----------
@@ -314,7 +315,7 @@ def _commutes(R: np.ndarray, sn: np.ndarray, rtol: float) -> bool:
     return bool(np.linalg.norm(R @ sn - sn @ R) <= rtol * norm_r * norm_n)
 
 
-def _common_basis(R: np.ndarray, sn: np.ndarray, rtol: float):
+def _common_basis(R: np.ndarray, sn: np.ndarray, rtol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
     """An orthonormal ``U`` diagonalising both ``R`` and ``sn`` (or None), with the two diagonals.
 
     The eigenvectors of ``R + t sn`` for a generic ``t`` diagonalise both when
@@ -333,15 +334,15 @@ def _common_basis(R: np.ndarray, sn: np.ndarray, rtol: float):
         return U, np.zeros(m), s
     if not _commutes(R, sn, rtol):
         return None
-    best = None
+    candidates = []
     for t in (0.6180339887498949, 1.3247179572447460, 2.2360679774997897):
         _, U = np.linalg.eigh(R + (t * norm_r / norm_n) * sn)
         rr, ss = U.T @ R @ U, U.T @ sn @ U
         resid = max(np.linalg.norm(rr - np.diag(np.diag(rr))) / norm_r,
                     np.linalg.norm(ss - np.diag(np.diag(ss))) / norm_n)
-        if best is None or resid < best[0]:
-            best = (resid, U, np.diag(rr).copy(), np.diag(ss).copy())
-    resid, U, r, s = best
+        candidates.append((resid, U, np.diag(rr).copy(), np.diag(ss).copy()))
+    # the first of the smallest residual (min keeps the first on ties, as a strict "<" scan does)
+    resid, U, r, s = min(candidates, key=lambda c: c[0])
     if resid > max(np.sqrt(rtol), 1e3 * m * np.finfo(float).eps):
         return None
     return U, r, s
@@ -353,8 +354,8 @@ def structured_gaussian(A, budget, signal_cov=1.0, noise_cov=0.0, *, tol: float 
 
     In a common eigenbasis ``U`` of ``R`` and ``noise_cov`` (eigenvalues ``r_i``
     and ``s_i``) the channels ``U_i^T X = U_i^T A Y + U_i^T N`` are independent
-    scalar problems of MATH.md section 1 with signal power ``r_i`` and noise
-    ``s_i``, coupled only by the budget (MATH.md sections 3 and 7):
+    scalar problems of docs/theory.md section 1 with signal power ``r_i`` and noise
+    ``s_i``, coupled only by the budget (docs/theory.md sections 3 and 7):
 
         I* = min { sum_i g(r_i, s_i, D_i) : D_i >= 0, sum D_i <= D }.
 
@@ -395,6 +396,10 @@ def structured_gaussian(A, budget, signal_cov=1.0, noise_cov=0.0, *, tol: float 
     return StructuredGaussian(A, signal_cov, noise_cov, rtol=rtol).solve(budget, tol=tol)
 
 
+#: ``(U, power, noise, noisy_frame)``: the channels of an exact split (see :class:`StructuredGaussian`).
+_Channels = tuple[np.ndarray, np.ndarray, np.ndarray, bool]
+
+
 class StructuredGaussian:
     """The exact split of ``X = A Y + N`` into scalar channels, decomposed once and solved for any budget.
 
@@ -418,9 +423,10 @@ class StructuredGaussian:
     def __init__(self, A, signal_cov=1.0, noise_cov=0.0, *, rtol: float = 1e-8):
         self.A, self.signal_cov, self.noise_cov = _v.observation_model(A, signal_cov, noise_cov)
         self.rtol = rtol
-        self._channels = None
+        self._channels: _Channels | Literal[False] | None = None
 
-    def _decompose(self):
+    def _decompose(self) -> _Channels | Literal[False]:
+        """``(U, power, noise, noisy_frame)`` of the split (computed once), or False if the noise does not commute."""
         if self._channels is None:
             A, sy, sn = self.A, self.signal_cov, self.noise_cov
             m, n = A.shape
@@ -656,47 +662,6 @@ def _subset_model(signal_cov, noise_cov, A) -> tuple[np.ndarray, np.ndarray, np.
     return _v.observation_model(A, signal_cov, noise_cov)
 
 
-def _subset_rows(name: str, value, m: int) -> np.ndarray:
-    """Sorted, distinct row indices in ``[0, m)`` (a sequence of integers, possibly empty)."""
-    arr = np.asarray(value)
-    if arr.ndim != 1:
-        raise InvalidInputError(name, f"expected a 1-d sequence of row indices, got shape {arr.shape}")
-    if arr.size == 0:
-        return np.array([], dtype=int)
-    if arr.dtype == bool or not (np.issubdtype(arr.dtype, np.integer) or np.issubdtype(arr.dtype, np.floating)):
-        raise InvalidInputError(name, f"must hold integer row indices, got {value!r}")
-    if not np.all(np.isfinite(arr)) or not np.array_equal(arr, np.round(arr)):
-        raise InvalidInputError(name, f"must hold integer row indices, got {value!r}")
-    rows = arr.astype(int)
-    if rows.min() < 0 or rows.max() >= m:
-        raise InvalidInputError(name, f"row indices must lie in [0, {m - 1}], got {rows.tolist()}")
-    if np.unique(rows).size != rows.size:
-        raise InvalidInputError(name, f"repeats a row index: {rows.tolist()}")
-    return np.sort(rows)
-
-
-def _check_clean_noise(noise_cov: np.ndarray, clean: np.ndarray) -> None:
-    """Raise unless ``noise_cov`` restricted to the ``clean`` rows is positive definite.
-
-    A clean row without noise (or a noiseless combination of clean rows) that
-    sees the signal reveals it exactly: ``I(Y; Z)`` would be infinite.
-    """
-    if clean.size == 0:
-        return
-    sub = noise_cov[np.ix_(clean, clean)]
-    scale = max(float(np.abs(noise_cov).max(initial=0.0)), np.finfo(float).tiny)
-    eig_min = float(np.linalg.eigvalsh(sub).min())
-    if eig_min <= _v.MATRIX_TOL * scale:
-        diag = np.diag(sub)
-        bad = clean[diag <= _v.MATRIX_TOL * scale]
-        where = (f"rows {bad.tolist()} have no noise" if bad.size
-                 else f"its restriction to them is singular (smallest eigenvalue {eig_min:.3g})")
-        raise InvalidInputError(
-            "noise_cov", f"must be positive definite on the clean (unattacked) rows {clean.tolist()}, but {where}; "
-            "a noiseless clean sensor reveals the signal exactly (infinite information). Attack those rows "
-            "(add them to the subset/support) or give them positive noise")
-
-
 def _clean_mi(B: np.ndarray, noise_cov: np.ndarray, clean: np.ndarray) -> float:
     """``I(Y; X_c)`` for ``X = B xi + N``, ``xi ~ N(0, I)``, with ``noise_cov[c, c]`` positive definite.
 
@@ -737,8 +702,11 @@ def subset_mi(signal_cov, noise_cov, subset, A=None) -> float:
         identity.  It needs to be positive definite only on the clean rows; it
         may be correlated (the chain rule ``I(Y; Z) = I(Y; X_c) + I(Y; Z_S | X_c)``
         gives the bound without independent sensors).
-    subset : sequence of int
-        The attacked rows (distinct, in ``[0, m)``; may be empty).
+    subset : sequence of int, or sequence of bool of length m
+        The attacked rows (distinct, in ``[0, m)``; may be empty), or a
+        boolean mask with one entry per row, as for the ``support`` of
+        :func:`mi_cvx.gaussian_sparse` (:func:`mi_cvx.validate.row_indices`).
+        A repeated row is refused: it is almost certainly a mistake.
     A : array_like (m, n), optional
         Observation matrix; None means the identity (``m = n``).
 
@@ -752,14 +720,15 @@ def subset_mi(signal_cov, noise_cov, subset, A=None) -> float:
     InvalidInputError
         Mismatched shapes (``A``, ``signal_cov``, ``noise_cov``), a covariance
         that is not symmetric PSD (``signal_cov`` must be definite), ``subset``
-        not distinct integer rows of ``X``, or ``noise_cov`` not positive
+        not distinct integer rows of ``X`` (nor a mask with one entry per
+        row; the message names ``subset``), or ``noise_cov`` not positive
         definite on the clean rows.
     """
     A, sy, sn = _subset_model(signal_cov, noise_cov, A)
     m = A.shape[0]
-    rows = _subset_rows("subset", subset, m)
+    rows = _v.row_indices("subset", subset, m)
     clean = np.setdiff1d(np.arange(m), rows)
-    _check_clean_noise(sn, clean)
+    _v.clean_rows_noise(sn, clean)
     return _clean_mi(A @ np.linalg.cholesky(sy), sn, clean)
 
 
@@ -796,7 +765,7 @@ def _logit_c(t: float, t_c: float) -> float:
 
 @dataclass(frozen=True)
 class BinaryChannelSolution:
-    """Exact optimum of the binary attack problem (MATH.md section 4).
+    """Exact optimum of the binary attack problem (docs/theory.md section 4).
 
     Attributes
     ----------
@@ -826,7 +795,7 @@ class BinaryChannelSolution:
 
 
 def binary_zero_threshold(p_xy) -> float:
-    """The zero-information budget ``D0 = min(p(0), p(1)) |a_0 - a_1|`` (MATH.md section 4).
+    """The zero-information budget ``D0 = min(p(0), p(1)) |a_0 - a_1|`` (docs/theory.md section 4).
 
     ``a_y = P(X = 1 | Y = y)``.  ``I*(D) = 0`` exactly when ``D >= D0``: the
     cheapest common ``t`` for both classes is the conditional of the heavier
@@ -854,7 +823,7 @@ def binary_zero_threshold(p_xy) -> float:
 
 
 def binary_oracle(p_xy, budget) -> BinaryChannelSolution:
-    """Exact optimal attack on a binary channel: the total-variation oracle of MATH.md section 4.
+    """Exact optimal attack on a binary channel: the total-variation oracle of docs/theory.md section 4.
 
     Parameters
     ----------
@@ -910,8 +879,8 @@ def binary_oracle(p_xy, budget) -> BinaryChannelSolution:
     py = (float(p[0, 0] + p[1, 0]), float(p[0, 1] + p[1, 1]))
     if py[0] <= 0.0 or py[1] <= 0.0:
         y = 0 if py[0] > 0.0 else 1
-        a = float(p[1, y] / py[y])
-        return BinaryChannelSolution(0.0, np.array([a, a]), np.zeros((2, 2)), 0.0, 0.0, 0.0)
+        a_y = float(p[1, y] / py[y])
+        return BinaryChannelSolution(0.0, np.array([a_y, a_y]), np.zeros((2, 2)), 0.0, 0.0, 0.0)
     a = (float(p[1, 0] / py[0]), float(p[1, 1] / py[1]))
     lo, hi = (0, 1) if a[0] <= a[1] else (1, 0)
     p_lo, p_hi, a_lo, a_hi = py[lo], py[hi], a[lo], a[hi]
@@ -971,7 +940,7 @@ def rate_distortion_hamming(p, budget) -> float:
     """Rate-distortion function ``R(D)`` of a k-ary source with Hamming distortion, in nats.
 
     ``R(D) = min I(X; Xhat)`` subject to ``P(X != Xhat) <= D``: the discrete
-    attack problem with ``X = Y`` (a diagonal ``p_xy``, MATH.md section 5).
+    attack problem with ``X = Y`` (a diagonal ``p_xy``, docs/theory.md section 5).
 
     Parameters
     ----------
@@ -1046,7 +1015,7 @@ def _hamming_letter_set(srt: np.ndarray, d: float) -> tuple[int, float, float]:
 def rate_distortion_channel(p, budget) -> tuple[float, np.ndarray, float]:
     """The optimal test channel of a k-ary source with Hamming distortion (Erokhin's solution).
 
-    The discrete attack problem with ``X = Y`` (a diagonal ``p_xy``, MATH.md
+    The discrete attack problem with ``X = Y`` (a diagonal ``p_xy``, docs/theory.md
     section 5): ``min I(X; Xhat)`` subject to ``P(X != Xhat) <= D``.
 
     Parameters

@@ -9,10 +9,10 @@ figures are not kept alive by a global registry.  Save with
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from matplotlib.figure import Figure
 
@@ -137,11 +137,11 @@ def plot_sweep(
 
 
 def plot_water_levels(
-    eigenvalues: Sequence[float],
-    allocation: Sequence[float],
+    eigenvalues: npt.ArrayLike,
+    allocation: npt.ArrayLike,
     level: float | None = None,
     *,
-    oracle_allocation: Sequence[float] | None = None,
+    oracle_allocation: npt.ArrayLike | None = None,
     title: str | None = None,
 ) -> Figure:
     """Reverse water-filling ("falling bar") picture of an optimal projection attack.
@@ -153,13 +153,13 @@ def plot_water_levels(
 
     Parameters
     ----------
-    eigenvalues : sequence of float
+    eigenvalues : array_like of float
         Channel powers ``lam_i`` (plotted in descending order).
-    allocation : sequence of float
+    allocation : array_like of float
         Budget ``D_i`` per channel, in the same order as ``eigenvalues``.
     level : float, optional
         The water level ``mu`` (drawn as a horizontal line).
-    oracle_allocation : sequence of float, optional
+    oracle_allocation : array_like of float, optional
         The closed-form allocation (falling bar), drawn as black ticks.
     title : str, optional
 

@@ -143,14 +143,14 @@ def required_cones(problem: cp.Problem) -> frozenset[str]:
 
 
 @functools.lru_cache(maxsize=1)
-def _cvxpy_installed() -> frozenset[str]:
-    """``cvxpy.installed_solvers()``, cached: it probes imports and costs ~10 ms per call."""
+def cvxpy_installed() -> frozenset[str]:
+    """Every solver CVXPY finds installed (``cvxpy.installed_solvers()``, cached: it costs ~10 ms per call)."""
     return frozenset(cp.installed_solvers())
 
 
 def installed_solvers(cones: frozenset[str] | None = None) -> list[str]:
     """The known backends that are installed (and support ``cones`` if given)."""
-    available = _cvxpy_installed()
+    available = cvxpy_installed()
     names = [s for s in KNOWN_SOLVERS if s in available]
     if cones is not None:
         names = [s for s in names if cones <= SOLVER_CONES[s]]
@@ -187,7 +187,7 @@ def check_solver(solver, cones: frozenset[str]) -> str:
         raise InvalidInputError(
             "solver", f"unknown solver {solver!r}; installed backends: {', '.join(installed_solvers())}"
         )
-    if name not in _cvxpy_installed():
+    if name not in cvxpy_installed():
         raise UnsupportedSolverError(name, f"solver {name} is not installed (pip install it, or pick one of "
                                      f"{', '.join(installed_solvers(cones))})")
     if name not in SOLVER_CONES:
@@ -204,14 +204,26 @@ def check_solver(solver, cones: frozenset[str]) -> str:
     return name
 
 
-#: Backend preference per problem family, fastest accurate first (measured by
-#: ``python -m benchmarks``; see benchmarks/RESULTS.md).  A default solve tries
-#: them in order and falls back to the next when one fails or is inaccurate.
-#: Families not listed use :data:`KNOWN_SOLVERS` order (Clarabel first), which the
-#: benchmarks find fastest, or tied within 5%, for every family: on the binary
+#: Overrides of the families' backend preference (:attr:`mi_cvx.family.Family.solvers`),
+#: by family name, fastest accurate first.  A default solve tries them in order and
+#: falls back to the next when one fails or is inaccurate.  No family declares a
+#: preference today: :data:`KNOWN_SOLVERS` order (Clarabel first) is what the
+#: benchmarks find fastest, or tied within 5%, for every family (on the binary
 #: channel ECOS and Clarabel are within 4-15% of each other from run to run, and
-#: ECOS's exponential-cone line search fails on some instances (ecos issue 177).
+#: ECOS's exponential-cone line search fails on some instances, ecos issue 177).
 FAMILY_PREFERENCE: dict[str, tuple[str, ...]] = {}
+
+
+def family_preference(family: str | None) -> tuple[str, ...]:
+    """The backends ``family`` prefers: :data:`FAMILY_PREFERENCE` if set there, else what the family declares."""
+    if not family:
+        return ()
+    if family in FAMILY_PREFERENCE:
+        return tuple(FAMILY_PREFERENCE[family])
+    from .registry import families
+
+    declared = families().get(family)
+    return declared.solvers if declared is not None else ()
 
 
 def default_solvers(cones: frozenset[str], family: str | None = None) -> list[str]:
@@ -221,7 +233,7 @@ def default_solvers(cones: frozenset[str], family: str | None = None) -> list[st
         raise UnsupportedSolverError(
             "", f"no installed solver supports the {describe_cones(cones)} cones; install clarabel or scs"
         )
-    chain = [name for name in FAMILY_PREFERENCE.get(family or "", ()) if name in candidates]
+    chain = [name for name in family_preference(family) if name in candidates]
     if candidates[0] not in chain:
         chain.append(candidates[0])
     return chain

@@ -7,8 +7,10 @@ wrong and why.  They return clean ``float`` / ``numpy`` values.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from numbers import Integral, Real
+from typing import Literal, overload
 
 import numpy as np
 
@@ -38,6 +40,14 @@ def scalar(name: str, value, *, nonneg: bool = False, positive: bool = False) ->
     if nonneg and value < 0:
         raise InvalidInputError(name, f"must be non-negative, got {value}")
     return value
+
+
+@overload
+def budget(value, name: str = "budget", *, allow_none: Literal[False] = False) -> float: ...
+
+
+@overload
+def budget(value, name: str = "budget", *, allow_none: bool) -> float | None: ...
 
 
 def budget(value, name: str = "budget", *, allow_none: bool = False) -> float | None:
@@ -224,10 +234,11 @@ def row_indices(name: str, value, m: int) -> np.ndarray:
             raise InvalidInputError(name, f"row indices must be integers; entry {i} is {float(arr[i])!r}")
     out = (arr < 0) | (arr >= m)
     if np.any(out):
-        bad = [int(v) for v in arr[out][:10]]
+        shown = [int(v) for v in arr[out][:10]]
         if m == 0:
-            raise InvalidInputError(name, f"there are no rows to index, got row indices {bad}")
-        raise InvalidInputError(name, f"row indices must lie in [0, {m - 1}] (there are {m} rows); out of range: {bad}")
+            raise InvalidInputError(name, f"there are no rows to index, got row indices {shown}")
+        raise InvalidInputError(name, f"row indices must lie in [0, {m - 1}] (there are {m} rows); "
+                                f"out of range: {shown}")
     rows = arr.astype(np.int64)
     uniq, counts = np.unique(rows, return_counts=True)
     if uniq.size != rows.size:
@@ -245,7 +256,7 @@ def _index_entries(name: str, items: list) -> np.ndarray:
         elif isinstance(v, (Integral, np.integer)):
             kinds.add("int")
         elif isinstance(v, (Real, np.floating)):
-            if np.isnan(v):
+            if math.isnan(v):  # (np.isnan refuses a Real such as Fraction)
                 raise InvalidInputError(name, f"entry {i} is NaN; row indices must be integers")
             kinds.add("float")
         elif v is None:
@@ -268,3 +279,28 @@ def _index_entries(name: str, items: list) -> np.ndarray:
         except OverflowError:
             raise InvalidInputError(name, f"row index out of range: {max(items, key=abs)}") from None
     return np.array(items, dtype=float)
+
+
+def clean_rows_noise(noise_cov: np.ndarray, clean: np.ndarray) -> None:
+    """Raise unless ``noise_cov`` restricted to the ``clean`` rows is positive definite.
+
+    The input check of every subset/sparse model (Theorem 4.1), shared by the
+    factories, the subset search and the closed form.
+
+    A clean row without noise (or a noiseless combination of clean rows) that
+    sees the signal reveals it exactly: ``I(Y; Z)`` would be infinite.
+    """
+    if clean.size == 0:
+        return
+    sub = noise_cov[np.ix_(clean, clean)]
+    scale = max(float(np.abs(noise_cov).max(initial=0.0)), np.finfo(float).tiny)
+    eig_min = float(np.linalg.eigvalsh(sub).min())
+    if eig_min <= MATRIX_TOL * scale:
+        diag = np.diag(sub)
+        bad = clean[diag <= MATRIX_TOL * scale]
+        where = (f"rows {bad.tolist()} have no noise" if bad.size
+                 else f"its restriction to them is singular (smallest eigenvalue {eig_min:.3g})")
+        raise InvalidInputError(
+            "noise_cov", f"must be positive definite on the clean (unattacked) rows {clean.tolist()}, but {where}; "
+            "a noiseless clean sensor reveals the signal exactly (infinite information). Attack those rows "
+            "(add them to the subset/support) or give them positive noise")
