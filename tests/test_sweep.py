@@ -59,10 +59,30 @@ def test_sweep_equals_individual_solves_and_oracle():
     assert frame.loc[frame["budget"] >= 1.0, "mi"].abs().max() < 1e-6
 
 
-def test_sweep_restores_parameters_and_does_not_rebuild():
+def test_sweep_compiles_once_and_restores_parameters(monkeypatch):
+    """A serial sweep re-solves the built problem through its budget Parameter: CVXPY compiles it once."""
+    from cvxpy.reductions.solvers.solving_chain import SolvingChain
+
+    compiled, solved = [], []
+    chain_apply, problem_data = SolvingChain.apply, cp.Problem.get_problem_data
+
+    def apply(self, problem, *args, **kwargs):  # the whole reduction chain: a compilation
+        compiled.append(problem)
+        return chain_apply(self, problem, *args, **kwargs)
+
+    def get_problem_data(self, *args, **kwargs):  # every solve, compiled or from CVXPY's cache
+        solved.append(self)
+        return problem_data(self, *args, **kwargs)
+
+    monkeypatch.setattr(SolvingChain, "apply", apply)
+    monkeypatch.setattr(cp.Problem, "get_problem_data", get_problem_data)
     ap = scalar_problem()
     problem = ap.problem
-    mi_cvx.sweep(ap, [0.2, 0.3])
+    budgets = [0.2, 0.3, 0.45, 0.6]
+    frame = mi_cvx.sweep(ap, budgets, solver="CLARABEL")
+    assert frame["ok"].all() and (frame["solver"] == "CLARABEL").all()
+    assert len(solved) == len(budgets) and all(p is problem for p in solved)  # every point: a solve of this problem
+    assert len(compiled) == 1 and compiled[0] is problem  # ... compiled for the first budget only
     assert ap.parameters["budget"].value == pytest.approx(0.1)
     assert ap.problem is problem
 
