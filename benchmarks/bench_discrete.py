@@ -1,4 +1,4 @@
-"""Discrete attacks (MATH.md sections 4-5): parameter re-solves, the exact binary oracle,
+"""Discrete attacks (docs/theory.md sections 4-5): parameter re-solves, the exact binary oracle,
 how the channel and transport forms scale, and the paper's grid search.
 
 Run ``python -m benchmarks.bench_discrete`` (add ``--quick`` for a short run).
@@ -13,6 +13,7 @@ import numpy as np
 
 import mi_cvx
 from mi_cvx import oracles
+from mi_cvx.paper import paper_grid_search  # the paper's method, shared with `mi-cvx reproduce`
 
 from ._util import median_time, print_rows, row, run_isolated
 
@@ -131,38 +132,6 @@ def _scaling_rows(quick: bool) -> list[dict]:
 # ------------------------------------------------- the paper's grid search
 
 
-def paper_grid(p: np.ndarray, budgets, n: int = 100, chunk: int = 1):
-    """The paper's method (Section 5): every q on an n^4 grid of [0, 1]^4, the feasible ones' least I.
-
-    ``q[x, y] = P(flip | x, y)``.  Evaluated exactly as described (all n^4
-    points, no use of the structure), vectorised over ``q[0, 1], q[1, 0],
-    q[1, 1]`` in chunks of ``chunk`` values of ``q[0, 0]``.  Returns the least
-    ``I(Y; Xhat)`` per budget.
-    """
-    budgets = np.atleast_1d(np.asarray(budgets, dtype=float))
-    g = np.linspace(0.0, 1.0, n)
-    p_y = p.sum(axis=0)
-    best = np.full(budgets.size, np.inf)
-    q01, q10, q11 = np.meshgrid(g, g, g, indexing="ij")
-    q01, q10, q11 = q01.ravel(), q10.ravel(), q11.ravel()
-    for start in range(0, n, chunk):
-        q00 = g[start:start + chunk, None]
-        t0 = (p[0, 0] * q00 + p[1, 0] * (1 - q10)) / p_y[0]  # P(Xhat = 1 | Y = 0)
-        t1 = (p[0, 1] * q01 + p[1, 1] * (1 - q11)) / p_y[1]  # P(Xhat = 1 | Y = 1)
-        tbar = p_y[0] * t0 + p_y[1] * t1
-        with np.errstate(divide="ignore", invalid="ignore"):
-            h_bar = -np.where(tbar > 0, tbar * np.log(tbar), 0) - np.where(tbar < 1, (1 - tbar) * np.log1p(-tbar), 0)
-            h0 = -np.where(t0 > 0, t0 * np.log(t0), 0) - np.where(t0 < 1, (1 - t0) * np.log1p(-t0), 0)
-            h1 = -np.where(t1 > 0, t1 * np.log(t1), 0) - np.where(t1 < 1, (1 - t1) * np.log1p(-t1), 0)
-        mi = h_bar - p_y[0] * h0 - p_y[1] * h1
-        cost = p[0, 0] * q00 + p[0, 1] * q01 + p[1, 0] * q10 + p[1, 1] * q11
-        for i, b in enumerate(budgets):
-            feasible = cost <= b
-            if feasible.any():
-                best[i] = min(best[i], float(mi[feasible].min()))
-    return best
-
-
 def _paper_rows(quick: bool) -> list[dict]:
     p = P_BINARY
     d0 = oracles.binary_zero_threshold(p)
@@ -170,7 +139,7 @@ def _paper_rows(quick: bool) -> list[dict]:
     n = 30 if quick else 100
     rows = []
     t0 = time.perf_counter()
-    paper_grid(p, budgets[2:3], n=n, chunk=max(1, 10**6 // n**3))
+    paper_grid_search(p, budgets[2:3], points=n)
     t_grid = time.perf_counter() - t0
     label = f"{n}^4 grid"
     note = "one full pass over the grid for one budget"
@@ -182,7 +151,7 @@ def _paper_rows(quick: bool) -> list[dict]:
         t_grid_100 = t_grid
     rows.append(row(BENCH, f"paper's method, {label}", "time per budget", t_grid, "s", note=note))
 
-    grid_vals = paper_grid(p, budgets, n=n, chunk=max(1, 10**6 // n**3))
+    grid_vals = paper_grid_search(p, budgets, points=n)
     exact = np.array([oracles.binary_oracle(p, b).mi for b in budgets])
     ap = mi_cvx.binary_channel(p, budgets[0])
     conic, t_solve = [], []
