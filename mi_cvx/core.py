@@ -18,10 +18,9 @@ how far to trust it (status, residual, oracle gap, independent re-check).
 
 from __future__ import annotations
 
+import copy as _copy
 import functools
 import math
-import time
-import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -31,8 +30,9 @@ import numpy as np
 
 from . import resources as _resources
 from . import solvers as _solvers
-from .errors import InvalidInputError, MiCvxError, ResourceLimitError, SolverError
+from .errors import InvalidInputError, MiCvxError
 from .info import NATS_PER_BIT
+from .serialize import json_safe
 
 # A readout maps the solved problem to a dict with keys "attack" (dict of
 # arrays), "mi_check" (float) and "budget_used" (float or None); it may also
@@ -57,20 +57,7 @@ _OK_STATUSES = (cp.OPTIMAL,)
 _USABLE_STATUSES = (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
 
 
-def _json_safe(value):
-    """Recursively convert numpy values to JSON-safe Python values (NaN -> None)."""
-    if isinstance(value, Mapping):
-        return {str(k): _json_safe(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [_json_safe(v) for v in value]
-    if isinstance(value, np.ndarray):
-        return _json_safe(value.tolist())
-    if isinstance(value, (np.integer,)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    return value
+_json_safe = json_safe  # the one sanitiser lives in mi_cvx.serialize
 
 
 def relative_error(value: float, reference: float) -> float:
@@ -143,6 +130,24 @@ class AttackResult:
     tolerance: float | None = None
     problem: AttackProblem | None = field(default=None, repr=False, compare=False)
 
+    def __getstate__(self) -> dict:
+        # A result pickles with its problem when the problem can be rebuilt (it travels as its
+        # recipe); otherwise without it (``problem`` is then None and ``optimality()`` unavailable).
+        state = self.__dict__.copy()
+        if self.problem is not None and self.problem.recipe is None:
+            state["problem"] = None
+        return state
+
+    def __repr__(self) -> str:
+        from .display import attack_result_repr
+
+        return attack_result_repr(self)
+
+    def _repr_html_(self) -> str:
+        from .display import attack_result_html
+
+        return attack_result_html(self)
+
     @property
     def mi_bits(self) -> float:
         """``mi`` in bits."""
@@ -164,9 +169,9 @@ class AttackResult:
 
     def optimality(self):
         """Check the family's optimality conditions at this result (where the family has them)."""
-        if self.problem is None or self.problem._optimality is None:
+        if self.problem is None or self.problem.hooks.optimality is None:
             raise NotImplementedError(f"the {self.family or 'this'} family has no optimality check")
-        return self.problem._optimality(self)
+        return self.problem.hooks.optimality(self)
 
     def to_dict(self, include_attack: bool = True) -> dict:
         """A JSON-safe dict of the result (arrays as nested lists, NaN as None)."""
@@ -260,6 +265,66 @@ def rebuildable(factory: Callable[..., AttackProblem]) -> Callable[..., AttackPr
     return wrapper
 
 
+@dataclass(frozen=True)
+class Hooks:
+    """What a family plugs into an :class:`AttackProblem`: functions of the parameter values or of the problem.
+
+    Every hook but ``readout`` is optional (a builder supplies the readout
+    with the model); without the others a problem is still solved and checked
+    by the generic rules (status, residual, budget).
+
+    Attributes
+    ----------
+    readout : callable
+        ``problem -> dict`` with keys ``"attack"`` (dict of arrays),
+        ``"mi_check"`` (float, the information recomputed in plain numpy from
+        the attack) and ``"budget_used"``; optionally ``"mi"`` (when the
+        objective is not the information itself), ``"dual_scale"`` (the budget
+        multiplier's unit) and ``"repaired"`` (the point was mixed with no
+        attack to meet the budget).  Required unless a builder supplies it.
+    oracle : callable
+        ``values -> float or None``: the closed-form optimum where one applies.
+    exact : callable
+        ``values -> dict or None``: the exact structured path (keys ``"mi"``,
+        ``"attack"``, ``"mi_check"``, ``"budget_used"``, ``"dual_budget"``),
+        None where the structure does not apply.
+    zero_threshold : callable
+        ``values -> float or None``: the least budget at which ``I* = 0``.
+    no_attack : callable
+        ``values -> float or None``: the information without any attack (no
+        optimal attack leaves more).
+    sync : callable
+        ``problem -> None``: update internal parameters from the user-facing
+        ones before a solve.
+    optimality : callable
+        ``result -> residuals``: the family's optimality conditions at a result.
+    size_hint : callable
+        ``solver -> Estimate``: time and memory of a conic solve, estimated
+        before the model is built.
+    """
+
+    readout: Readout | None = None
+    oracle: Oracle | None = None
+    exact: Exact | None = None
+    zero_threshold: Callable[[Mapping[str, Any]], float | None] | None = None
+    no_attack: Callable[[Mapping[str, Any]], float | None] | None = None
+    sync: Callable[[AttackProblem], None] | None = None
+    optimality: Callable[[AttackResult], Any] | None = None
+    size_hint: Callable[[str], Any] | None = None
+
+
+_HOOK_NAMES = tuple(Hooks.__dataclass_fields__)
+
+
+def _rebuild(recipe: Recipe, values: Mapping[str, Any]) -> AttackProblem:
+    """Unpickle an :class:`AttackProblem`: build it again from its recipe, with the parameter values it had."""
+    problem = recipe.build()
+    for key, value in values.items():
+        if key in problem.parameters:
+            problem.parameters[key].value = value
+    return problem
+
+
 class AttackProblem:
     """A built, disciplined-convex attack problem.
 
@@ -287,6 +352,32 @@ class AttackProblem:
         Options the family passes to ``cvxpy.Problem.solve`` by default (the
         caller's own options override them), e.g. ``ignore_dpp=True`` where a
         DPP compilation would cost more than it saves.
+    hooks : Hooks
+        The family's functions: readout, oracle, exact path, zero-information
+        threshold, information without attack, optimality conditions, size
+        estimate (see :class:`Hooks`).
+    description : str
+        One line saying what was built (sizes, attacker model, formulation).
+    scale : float
+        The problem's magnitude in solver units (residual tolerances are
+        multiplied by ``max(1, scale)``).
+    units : float
+        The budget's unit: the factor by which the family divided the data
+        before building the model (the solver sees ``budget / units``; every
+        number a result reports is back in the user's units).
+    spec : dict
+        What the family recorded about the build (``"knows"``,
+        ``"formulation"``, its model, ...), read by its own hooks and by
+        :func:`mi_cvx.sweep.problem_fingerprint`.
+    custom : bool
+        True after :meth:`with_constraints`: the closed forms and exact paths
+        no longer apply.
+    built : bool
+        Whether the conic model exists yet (it is built on first use).
+
+    An :class:`AttackProblem` pickles as its :attr:`recipe` and parameter
+    values and is built again when unpickled (a problem without a recipe
+    cannot be pickled).
     """
 
     def __init__(
@@ -296,32 +387,34 @@ class AttackProblem:
         parameters: Mapping[str, cp.Parameter],
         variables: Mapping[str, cp.Expression] | None = None,
         family: str,
-        readout: Readout | None = None,
-        oracle: Oracle | None = None,
+        hooks: Hooks | None = None,
         budget_constraint: cp.Constraint | None = None,
         description: str = "",
         scale: float = 1.0,
-        sync: Callable[[AttackProblem], None] | None = None,
-        optimality: Callable[[AttackResult], Any] | None = None,
         spec: Mapping[str, Any] | None = None,
         custom: bool = False,
         recipe: Recipe | None = None,
         solve_options: Mapping[str, Any] | None = None,
-        exact: Exact | None = None,
-        zero_threshold: Callable[[Mapping[str, Any]], float | None] | None = None,
-        no_attack: Callable[[Mapping[str, Any]], float | None] | None = None,
         units: float = 1.0,
         builder: Callable[[], Mapping[str, Any]] | None = None,
-        size_hint: Callable[[str], Any] | None = None,
         cones: frozenset[str] | None = None,
+        **hook_functions: Any,
     ):
         if problem is None and builder is None:
             raise TypeError("AttackProblem needs a problem or a builder")
+        unknown = sorted(set(hook_functions) - set(_HOOK_NAMES))
+        if unknown:
+            raise TypeError(f"AttackProblem got unexpected keyword argument(s) {', '.join(unknown)}")
+        # the hooks may also be given one by one (readout=..., oracle=...), as before Hooks existed
+        self.hooks = replace(hooks or Hooks(), **{k: v for k, v in hook_functions.items() if v is not None})
+        if problem is not None and self.hooks.readout is None:
+            raise TypeError("AttackProblem(problem=...) needs a readout hook (how to read the attack back); a "
+                            "builder supplies its own")
         self._problem = problem
-        self._variables = None if variables is None else dict(variables)
+        self._variables: dict[str, cp.Expression] | None = (
+            None if problem is None else dict(variables or {}))  # a builder supplies them on first use
         self._budget_constraint = budget_constraint
         self._builder = builder
-        self._size_hint = size_hint
         self._cones = cones
         self.parameters = dict(parameters)
         self.family = family
@@ -331,37 +424,58 @@ class AttackProblem:
         self.custom = custom
         self.recipe = recipe
         self.solve_options = dict(solve_options or {})
-        self._readout = readout
-        self._oracle = oracle
-        self._sync = sync
-        self._optimality = optimality
-        self._exact = exact
-        self._zero_threshold = zero_threshold
-        self._no_attack = no_attack
         self.units = float(units)
+
+    def with_hooks(self, **hooks: Any) -> None:
+        """Set some of the :class:`Hooks` (for factories that add hooks after building)."""
+        self.hooks = replace(self.hooks, **hooks)
+
+    def __copy__(self) -> AttackProblem:
+        # a shallow copy shares the model, parameters and hooks (pickling, below, rebuilds instead)
+        clone = object.__new__(type(self))
+        clone.__dict__.update(self.__dict__)
+        return clone
+
+    def __reduce__(self):
+        # A solved cvxpy.Problem holds the solver's native objects and CVXPY's global expression
+        # ids make unpickled expressions unsafe to mix with new ones: a problem travels as its
+        # recipe (the factory call) and its parameter values, and is built again on arrival.
+        if self.recipe is None:
+            raise MiCvxError(f"this {self.family} problem cannot be pickled: it has no recipe (it was not made by "
+                             "a factory, or custom constraints were given as a list; pass a function of the "
+                             "variables to with_constraints)")
+        values = {k: p.value for k, p in self.parameters.items()}
+        return _rebuild, (self.recipe, values)
 
     # ------------------------------------------------------------ the model
     # A family may hand over a *builder* instead of a built model: the conic form is then
     # built on first use, so a problem whose default solve goes to the exact path (the
     # conic form being beyond the machine's reach) never pays for building it.
-    def _build(self) -> None:
+    def _build(self) -> cp.Problem:
+        """Build the model if it is not built yet; the model."""
         if self._problem is None:
+            # __init__ requires a problem or a builder, and only with_constraints drops the
+            # builder, together with setting a problem.
+            assert self._builder is not None
             built = self._builder()
-            self._problem = built["problem"]
+            problem: cp.Problem = built["problem"]
+            self._problem = problem
             self._variables = dict(built["variables"])
             self._budget_constraint = built.get("budget_constraint")
-            self._readout = built["readout"]
+            self.hooks = replace(self.hooks, readout=built["readout"])
+            return problem
+        return self._problem
 
     @property
     def problem(self) -> cp.Problem:
         """The convex model (``cvxpy.Problem``)."""
-        self._build()
-        return self._problem
+        return self._build()
 
     @property
-    def variables(self) -> dict:
+    def variables(self) -> dict[str, cp.Expression]:
         """Named decision variables (and affine views) for custom constraints."""
         self._build()
+        assert self._variables is not None  # set by the constructor (with a problem) or by the builder
         return self._variables
 
     @property
@@ -377,8 +491,8 @@ class AttackProblem:
 
     def estimate(self, solver: str = "CLARABEL"):
         """Estimated time and memory of a conic solve with ``solver`` (:func:`mi_cvx.resources.estimate`)."""
-        if self._problem is None and self._size_hint is not None:
-            return self._size_hint(solver)
+        if self._problem is None and self.hooks.size_hint is not None:
+            return self.hooks.size_hint(solver)
         return _resources.estimate(self.problem, solver)
 
     # ------------------------------------------------------------------ info
@@ -405,12 +519,12 @@ class AttackProblem:
         constraints were added (the oracle of the original problem is then only
         a lower bound).
         """
-        if self._oracle is None or self.custom:
+        if self.hooks.oracle is None or self.custom:
             return None
         values = {k: p.value for k, p in self.parameters.items()}
         if any(v is None for v in values.values()):
             return None
-        return self._oracle(values)
+        return self.hooks.oracle(values)
 
     # ------------------------------------------------------------ customise
     def with_constraints(self, constraints) -> AttackProblem:
@@ -457,24 +571,13 @@ class AttackProblem:
         problem = cp.Problem(self.problem.objective, list(self.problem.constraints) + constraints)
         if not problem.is_dpp():
             raise InvalidInputError("constraints", "the problem is no longer DPP; write parameters affinely")
-        return AttackProblem(
-            problem=problem,
-            parameters=self.parameters,
-            variables=self.variables,
-            family=self.family,
-            readout=self._readout,
-            oracle=self._oracle,
-            budget_constraint=self.budget_constraint,
-            description=self.description + " + custom constraints",
-            scale=self.scale,
-            sync=self._sync,
-            optimality=self._optimality,
-            spec=self.spec,
-            custom=True,
-            recipe=recipe,
-            solve_options=self.solve_options,
-            units=self.units,
-        )
+        copy = _copy.copy(self)  # the same parameters, variables and hooks; the new model and flags
+        copy._problem, copy._builder = problem, None
+        copy._variables, copy._budget_constraint = self.variables, self.budget_constraint
+        copy.description = self.description + " + custom constraints"
+        copy.custom, copy.recipe = True, recipe
+        copy.spec, copy.solve_options = dict(self.spec), dict(self.solve_options)
+        return copy
 
     def rebuild(self) -> AttackProblem:
         """A fresh copy built from :attr:`recipe`, with the current parameter values.
@@ -507,12 +610,12 @@ class AttackProblem:
         when every row that sees the signal may be attacked) and for the binary channel
         and diagonal (``X = Y``) Hamming problems; None with custom constraints.
         """
-        if self._zero_threshold is None or self.custom:
+        if self.hooks.zero_threshold is None or self.custom:
             return None
         values = {k: p.value for k, p in self.parameters.items()}
         if any(v is None for v in values.values()):
             return None
-        return self._zero_threshold(values)
+        return self.hooks.zero_threshold(values)
 
     def solve(self, solver: str | None = None, *, raise_on_failure: bool = True, time_limit: float | None = None,
               **options) -> AttackResult:
@@ -556,7 +659,7 @@ class AttackProblem:
         ------
         InvalidInputError
             Unknown solver name, bad solver options, or a parameter without a
-            valid (finite, non-negative budget) value.
+            valid (finite) value.
         UnsupportedSolverError
             The solver is not installed or lacks a cone the problem needs.
         ResourceLimitError
@@ -566,101 +669,12 @@ class AttackProblem:
             The solver failed or returned an inaccurate point (unless
             ``raise_on_failure=False``).
         """
-        cones = self.cones
-        if solver is None:
-            attempts = _solvers.default_chain(cones, self.family)
-            if options:  # options are meant for one particular solver
-                attempts = [(attempts[0][0], {})]
-        else:
-            attempts = [(_solvers.check_solver(solver, cones), {})]
-        self._check_values()
-        if self._sync is not None:
-            self._sync(self)
-        limit = _resources.DEFAULT_TIME_LIMIT if time_limit is None else float(time_limit)
-        if not limit > 0:
-            raise InvalidInputError("time_limit", f"must be a positive number of seconds, got {time_limit!r}")
+        from . import policy
 
-        # naming a solver, or passing solver options, asks for that conic solve and nothing else
-        exact_allowed = solver is None and not options and self._exact is not None and not self.custom
-        if exact_allowed:
-            threshold = self.zero_information_budget()
-            budget = self.parameters["budget"].value if "budget" in self.parameters else None
-            # The two ends of the budget range where the conic form has no interior: no budget
-            # at all, and the zero-information threshold, where the answer is known exactly.
-            zero_info = threshold is not None and budget is not None and float(budget) >= threshold
-            if zero_info or (budget is not None and float(budget) == 0.0):
-                exact = self._exact_result()
-                if exact is not None and exact.ok:
-                    exact.note = (f"the budget {float(budget):.6g} is at or above the zero-information threshold "
-                                  f"{threshold:.6g}" if zero_info else "the budget is zero (no attack)")
-                    exact.note += ": answered on the exact path without a conic solve"
-                    return self._finish(exact, raise_on_failure)
-
-        failed = []
-        result = None
-        exact_tried = False
-        started = time.perf_counter()
-        for name, extra in attempts:
-            if exact_allowed and not exact_tried and failed and name in _solvers.EXACT_PATH_BEFORE:
-                # The interior-point backends failed: the exact path, where the structure
-                # allows, comes before the slower (first-order) and less robust backends.
-                exact_tried = True
-                exact = self._exact_result()
-                if exact is not None and exact.ok:
-                    exact.note = ("the conic solves were not accurate (" + "; ".join(failed)
-                                  + "): answered on the exact path")
-                    return self._finish(exact, raise_on_failure)
-            estimate = self.estimate(name)
-            if failed and time.perf_counter() - started + estimate.seconds > limit:
-                failed.append(f"{name}: not tried, the chain would exceed the time limit of {limit:.3g} s")
-                break
-            too_big = _beyond_reach(estimate, limit)
-            if too_big:
-                exact = self._exact_result() if exact_allowed else None
-                if exact is not None:
-                    exact.note = f"a conic solve with {name} would need {too_big}: answered on the exact path"
-                    return self._finish(exact, raise_on_failure)
-                raise ResourceLimitError(
-                    f"the {self.family} problem ({self.description}) is beyond this machine's reach with {name}: "
-                    f"{too_big} ({estimate.detail}). {self._route_hint()}",
-                    seconds=estimate.seconds, bytes=estimate.bytes)
-            if "time_limit_secs" in extra:  # a first-order fallback's cap, in proportion to the problem
-                extra = {**extra, "time_limit_secs": min(extra["time_limit_secs"], max(5.0, 10 * estimate.seconds))}
-            result = self._solve_with(name, {**extra, **options})
-            if extra:
-                result.note = f"{name} with fallback settings {extra}"
-            if result.ok:
-                break
-            failed.append(f"{name}{' (fallback settings)' if extra else ''}: {result.message}")
-        if not result.ok and exact_allowed and not exact_tried:
-            exact = self._exact_result()
-            if exact is not None:
-                exact.note = ("the conic solves were not accurate (" + "; ".join(failed)
-                              + "): answered on the exact path")
-                return self._finish(exact, raise_on_failure)
-        if result.ok and failed:
-            result.note = "default chain fell back after: " + "; ".join(failed)
-        elif not result.ok and len(failed) > 1:
-            result.note = "default chain tried: " + "; ".join(failed)
-        return self._finish(result, raise_on_failure)
-
-    def _finish(self, result: AttackResult, raise_on_failure: bool) -> AttackResult:
-        if not result.ok and raise_on_failure:
-            raise SolverError(
-                f"the {self.family} attack problem was not solved accurately: {result.message}",
-                status=result.status,
-                solver=result.solver,
-                hint=_hint(result.solver, result.status),
-                result=result,
-            )
-        return result
-
-    def _route_hint(self) -> str:
-        hint = self.spec.get("route_hint")
-        return hint or "Use a smaller model, or a structure with an exact path (see the factory's docs)."
+        return policy.solve(self, solver, raise_on_failure=raise_on_failure, time_limit=time_limit, **options)
 
     def _check_values(self) -> None:
-        """Every parameter has a finite value; the budget is non-negative."""
+        """Every parameter has a finite value (signs and shapes are checked when a value is set)."""
         for key, param in self.parameters.items():
             if param.value is None:
                 raise InvalidInputError(key, f"parameter has no value; set parameters[{key!r}].value")
@@ -670,93 +684,15 @@ class AttackProblem:
 
     def _exact_result(self) -> AttackResult | None:
         """The exact structured path's answer at the current values, or None where it does not apply."""
-        if self._exact is None or self.custom:
-            return None
-        values = {k: p.value for k, p in self.parameters.items()}
-        start = time.perf_counter()
-        read = self._exact(values)
-        if read is None:
-            return None
-        result = AttackResult(
-            mi=float(read["mi"]),
-            status=cp.OPTIMAL,
-            solver=EXACT,
-            solve_time=time.perf_counter() - start,
-            setup_time=0.0,
-            iterations=None,
-            dual_budget=read.get("dual_budget"),
-            attack=read.get("attack", {}),
-            mi_check=read.get("mi_check"),
-            budget_used=read.get("budget_used"),
-            residual=0.0,
-            family=self.family,
-            parameters=self.parameter_values(),
-            tolerance=_solvers.tolerance(EXACT, "value"),
-            problem=self,
-        )
-        result.oracle = self.oracle()
-        result.message = self._accuracy_problems(result)
-        result.ok = not result.message
-        return result
+        from . import policy
+
+        return policy.exact_answer(self)
 
     def _solve_with(self, name: str, options: Mapping[str, Any]) -> AttackResult:
         """One solve with backend ``name``; the result is flagged (``ok=False``), never raised."""
-        start = time.perf_counter()
-        opts = _solvers.solver_options(name, {**self.solve_options, **options})
-        try:
-            with warnings.catch_warnings():  # an inaccurate solve is reported in the result, not as a warning
-                warnings.filterwarnings("ignore", message="Solution may be inaccurate", category=UserWarning)
-                self.problem.solve(solver=name, **opts)
-            status = self.problem.status
-            error = ""
-        except cp.error.SolverError as exc:
-            status, error = "solver_error", str(exc).strip().splitlines()[0]
-        except (TypeError, ValueError, OverflowError) as exc:  # bad solver options
-            raise InvalidInputError("options", f"{name} rejected the solver options: {exc}") from None
-        except (KeyboardInterrupt, SystemExit, MemoryError):
-            raise
-        except BaseException as exc:  # noqa: BLE001 - e.g. a Rust panic inside Clarabel (a BaseException)
-            status, error = "solver_error", f"{name} crashed: {type(exc).__name__}: {str(exc).strip()[:200]}"
-        wall = time.perf_counter() - start
+        from . import policy
 
-        stats = self.problem.solver_stats if status != "solver_error" else None
-        result = AttackResult(
-            mi=float("nan"),
-            status=status,
-            solver=name,
-            solve_time=(stats.solve_time if stats is not None and stats.solve_time is not None else wall),
-            setup_time=getattr(self.problem, "compilation_time", None),
-            iterations=(stats.num_iters if stats is not None else None),
-            family=self.family,
-            parameters=self.parameter_values(),
-            tolerance=_solvers.tolerance(name, "value", opts),
-            problem=self,
-        )
-        result.oracle = self.oracle()
-
-        if status in _USABLE_STATUSES and self.problem.value is not None:
-            try:
-                read = self._readout(self)
-            except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
-                result.message = f"the returned point could not be read back ({exc})"
-                return result
-            result.mi = float(read.get("mi", self.problem.value))
-            result.attack = read.get("attack", {})
-            result.mi_check = read.get("mi_check")
-            result.budget_used = read.get("budget_used")
-            result.residual = self.residual()
-            dual = self.budget_constraint.dual_value if self.budget_constraint is not None else None
-            if dual is not None:
-                result.dual_budget = float(np.asarray(dual).sum()) * read.get("dual_scale", 1.0)
-            if read.get("repaired"):
-                result.note = ("the solver's point overspent the budget; the attack returned is mixed with "
-                               "no attack to meet it, and must re-check within the tolerance itself")
-            result.message = self._accuracy_problems(result, _solvers.tolerance(name, "residual", opts),
-                                                     repaired=bool(read.get("repaired")))
-            result.ok = not result.message
-        else:
-            result.message = error or f"no usable point (status {status})"
-        return result
+        return policy.solve_once(self, name, options)
 
     def residual(self) -> float:
         """Largest constraint violation at the variables' current values."""
@@ -775,91 +711,10 @@ class AttackProblem:
 
     def _accuracy_problems(self, result: AttackResult, res_tol: float | None = None, *,
                            repaired: bool = False) -> str:
-        """Why ``result`` is not within the solver's promised accuracy ("" when it is).
+        """Why ``result`` is not accurate ("" when it is): see :func:`mi_cvx.policy.accuracy_problems`."""
+        from . import policy
 
-        The one acceptance rule of mi_cvx (solve, sweeps, comparisons and the CLI all
-        use it): the status is optimal; the constraint residual is within the solver's
-        tolerance; the information is finite and not negative beyond the tolerance; the
-        independent re-check of the returned attack (``mi_check``) agrees with ``mi``;
-        the budget is not overspent by more than the tolerance, relative to the budget,
-        nor by more than the information tolerance can absorb (an overspend ``e`` buys
-        about ``dual_budget * e`` nats); and,
-        wherever a closed form exists, ``mi`` is within the solver's tolerance of it.
-        """
-        problems = []
-        val_tol = result.tolerance if result.tolerance is not None else _solvers.tolerance(result.solver, "value")
-        if result.status not in _OK_STATUSES:
-            problems.append(f"status {result.status}")
-        if not math.isfinite(result.mi):
-            problems.append(f"the information is not finite ({result.mi})")
-            return "; ".join(problems)
-        if res_tol is None:
-            res_tol = _solvers.tolerance(result.solver, "residual")
-        res_tol *= max(1.0, self.scale)
-        if not (result.residual <= res_tol):
-            problems.append(f"constraint residual {result.residual:.3g} exceeds {res_tol:.3g}")
-        if result.mi < -val_tol:
-            problems.append(f"negative information {result.mi:.3g} nats")
-        if result.mi_check is not None:
-            # An independent re-evaluation of the returned attack must give the
-            # solver's value.  The re-check is itself sensitive to how accurately
-            # the point satisfies the (slightly violated) cone constraints, so it
-            # gets ten times the value tolerance.
-            # An attack repaired to feasibility leaks at least the optimum and the solver's
-            # overspent value is at most about it: both are within the tolerance of the
-            # optimum only if they agree to the tolerance itself.
-            check_tol = val_tol if repaired else 10 * val_tol
-            err = relative_error(result.mi, result.mi_check)
-            if not (err <= check_tol):
-                problems.append(
-                    f"re-evaluating the returned attack gives I = {result.mi_check:.6g} nats, "
-                    f"not the solver's {result.mi:.6g} (relative error {err:.2g} > {check_tol:.2g})"
-                )
-        budget = self.parameters["budget"].value if "budget" in self.parameters else None
-        if budget is not None and result.budget_used is not None and not self.custom:
-            over = float(result.budget_used) - float(budget)
-            price = abs(result.dual_budget) if result.dual_budget is not None else 0.0
-            # what the overspend can buy, in information, and the overspend relative to the budget
-            # (the multiplier is unreliable at tiny budgets, where the value is steepest: the
-            # overspend relative to the budget is checked on its own; a zero budget has only the
-            # solver's absolute feasibility tolerance)
-            allowed = (max(RELATIVE_OVERSPEND, val_tol) * float(budget) if float(budget) > 0
-                       else res_tol * self.units)
-            if over > 0 and (price * over > val_tol * (1.0 + abs(result.mi)) or over > allowed):
-                problems.append(f"spends {result.budget_used:.6g}, over the budget {float(budget):.6g}")
-        if self._no_attack is not None and not self.custom:
-            # No optimal attack leaves more than the information without any attack.
-            values = {k: p.value for k, p in self.parameters.items()}
-            ceiling = self._no_attack(values)
-            if ceiling is not None and result.mi > ceiling and relative_error(result.mi, ceiling) > val_tol:
-                problems.append(f"{result.mi:.8g} nats exceeds {ceiling:.8g}, the information without any attack")
-        if result.oracle is not None:
-            err = relative_error(result.mi, result.oracle)
-            if not (err <= val_tol):
-                problems.append(f"the closed form gives {result.oracle:.8g} nats, the solver {result.mi:.8g} "
-                                f"(relative error {err:.2g} > {result.solver}'s tolerance {val_tol:.2g})")
-        return "; ".join(problems)
-
-
-def _beyond_reach(estimate, time_limit: float) -> str:
-    """What an estimated solve would exceed ("" when it fits): the time limit or the memory cap."""
-    memory = MEMORY_FRACTION * _resources.machine_memory()
-    over = []
-    if estimate.seconds > time_limit:
-        over.append(f"about {estimate.seconds:.3g} s (limit {time_limit:.3g} s)")
-    if estimate.bytes > memory:
-        over.append(f"about {estimate.bytes / 2**30:.3g} GiB of memory (cap {memory / 2**30:.3g} GiB)")
-    return " and ".join(over)
-
-
-def _hint(solver: str, status: str) -> str:
-    if solver == "SCS":
-        return "SCS is a first-order method; tighten eps_abs/eps_rel (e.g. eps_abs=1e-9, eps_rel=1e-9) or use CLARABEL"
-    if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
-        return "check that your custom constraints leave a feasible attack (budget >= 0)"
-    if status in (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE):
-        return "the problem is unbounded; a custom constraint may have removed a needed bound"
-    return "try another solver (e.g. SCS or MOSEK) or rescale the problem data"
+        return policy.accuracy_problems(self, result, res_tol, repaired=repaired)
 
 
 def _short(value) -> str:
@@ -888,6 +743,9 @@ class NamedParameter(cp.Parameter):
             if not finite:
                 raise InvalidInputError(self.name(), f"value must be finite, got {_short(val)} (NaN or infinite "
                                         "entries)")
+            # CVXPY's sign check has a tolerance (it lets -1e-12 through to the solver)
+            if self.is_nonneg() and bool(np.any(np.asarray(val, dtype=float) < 0)):
+                raise InvalidInputError(self.name(), f"value must be non-negative, got {_short(val)}")
         try:
             return super()._validate_value(val, *args, **kwargs)
         except ValueError as exc:

@@ -1,0 +1,321 @@
+"""The one solve-and-accept policy of mi_cvx.
+
+:func:`solve` runs a default solve (the chain of backends with fallback
+settings, the family's exact path, the resource checks) or one named backend;
+:func:`solve_once` is one backend's solve, read back and checked;
+:func:`accuracy_problems` is the ok rule every result passes through.
+:meth:`AttackProblem.solve <mi_cvx.core.AttackProblem.solve>`, sweeps,
+:func:`mi_cvx.compare_solvers` and the convexity checks all solve through here.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import cvxpy as cp
+import numpy as np
+
+from . import resources as _resources
+from . import solvers as _solvers
+from .core import (
+    _OK_STATUSES,
+    _USABLE_STATUSES,
+    EXACT,
+    MEMORY_FRACTION,
+    RELATIVE_OVERSPEND,
+    AttackProblem,
+    AttackResult,
+    relative_error,
+)
+from .errors import InvalidInputError, ResourceLimitError, SolverError
+
+
+def solve(problem: AttackProblem, solver: str | None = None, *, raise_on_failure: bool = True,
+          time_limit: float | None = None, **options) -> AttackResult:
+    """The default chain, or one named backend, and the ok rule: see :meth:`AttackProblem.solve`."""
+    cones = problem.cones
+    if solver is None:
+        attempts = _solvers.default_chain(cones, problem.family)
+        if options:  # options are meant for one particular solver
+            attempts = [(attempts[0][0], {})]
+    else:
+        attempts = [(_solvers.check_solver(solver, cones), {})]
+    problem._check_values()
+    if problem.hooks.sync is not None:
+        problem.hooks.sync(problem)
+    limit = _resources.DEFAULT_TIME_LIMIT if time_limit is None else float(time_limit)
+    if not limit > 0:
+        raise InvalidInputError("time_limit", f"must be a positive number of seconds, got {time_limit!r}")
+
+    # naming a solver, or passing solver options, asks for that conic solve and nothing else
+    exact_allowed = solver is None and not options and problem.hooks.exact is not None and not problem.custom
+    if exact_allowed:
+        threshold = problem.zero_information_budget()
+        budget = problem.parameters["budget"].value if "budget" in problem.parameters else None
+        # The two ends of the budget range where the conic form has no interior: no budget
+        # at all, and the zero-information threshold, where the answer is known exactly.
+        zero_info = threshold is not None and budget is not None and float(budget) >= threshold
+        if budget is not None and (zero_info or float(budget) == 0.0):  # (zero_info implies a budget)
+            exact = problem._exact_result()
+            if exact is not None and exact.ok:
+                exact.note = (f"the budget {float(budget):.6g} is at or above the zero-information threshold "
+                              f"{threshold:.6g}" if zero_info else "the budget is zero (no attack)")
+                exact.note += ": answered on the exact path without a conic solve"
+                return finish(problem, exact, raise_on_failure)
+
+    failed: list[str] = []
+    result: AttackResult | None = None
+    exact_tried = False
+    started = time.perf_counter()
+    for name, extra in attempts:
+        if exact_allowed and not exact_tried and failed and name in _solvers.EXACT_PATH_BEFORE:
+            # The interior-point backends failed: the exact path, where the structure
+            # allows, comes before the slower (first-order) and less robust backends.
+            exact_tried = True
+            exact = problem._exact_result()
+            if exact is not None and exact.ok:
+                exact.note = ("the conic solves were not accurate (" + "; ".join(failed)
+                              + "): answered on the exact path")
+                return finish(problem, exact, raise_on_failure)
+        estimate = problem.estimate(name)
+        if failed and time.perf_counter() - started + estimate.seconds > limit:
+            failed.append(f"{name}: not tried, the chain would exceed the time limit of {limit:.3g} s")
+            break
+        too_big = _beyond_reach(estimate, limit)
+        if too_big:
+            exact = problem._exact_result() if exact_allowed else None
+            if exact is not None:
+                exact.note = f"a conic solve with {name} would need {too_big}: answered on the exact path"
+                return finish(problem, exact, raise_on_failure)
+            raise ResourceLimitError(
+                f"the {problem.family} problem ({problem.description}) is beyond this machine's reach with {name}: "
+                f"{too_big} ({estimate.detail}). {route_hint(problem)}",
+                seconds=estimate.seconds, bytes=estimate.bytes)
+        if "time_limit_secs" in extra:  # a first-order fallback's cap, in proportion to the problem
+            extra = {**extra, "time_limit_secs": min(extra["time_limit_secs"], max(5.0, 10 * estimate.seconds))}
+        result = problem._solve_with(name, {**extra, **options})
+        if extra:
+            result.note = f"{name} with fallback settings {extra}"
+        if result.ok:
+            break
+        failed.append(f"{name}{' (fallback settings)' if extra else ''}: {result.message}")
+    # The chain is never empty (default_solvers raises rather than return no backend) and its first
+    # attempt always solves, returns or raises (the time-limit break needs an earlier failed solve).
+    assert result is not None
+    if not result.ok and exact_allowed and not exact_tried:
+        exact = problem._exact_result()
+        if exact is not None:
+            exact.note = ("the conic solves were not accurate (" + "; ".join(failed)
+                          + "): answered on the exact path")
+            return finish(problem, exact, raise_on_failure)
+    if result.ok and failed:
+        result.note = "default chain fell back after: " + "; ".join(failed)
+    elif not result.ok and len(failed) > 1:
+        result.note = "default chain tried: " + "; ".join(failed)
+    return finish(problem, result, raise_on_failure)
+
+
+def finish(problem: AttackProblem, result: AttackResult, raise_on_failure: bool) -> AttackResult:
+    if not result.ok and raise_on_failure:
+        raise SolverError(
+            f"the {problem.family} attack problem was not solved accurately: {result.message}",
+            status=result.status,
+            solver=result.solver,
+            hint=_hint(result.solver, result.status),
+            result=result,
+        )
+    return result
+
+
+def route_hint(problem: AttackProblem) -> str:
+    hint = problem.spec.get("route_hint")
+    return hint or "Use a smaller model, or a structure with an exact path (see the factory's docs)."
+
+
+def exact_answer(problem: AttackProblem) -> AttackResult | None:
+    """The exact structured path's answer at the current values, or None where it does not apply."""
+    if problem.hooks.exact is None or problem.custom:
+        return None
+    values = {k: p.value for k, p in problem.parameters.items()}
+    start = time.perf_counter()
+    read = problem.hooks.exact(values)
+    if read is None:
+        return None
+    result = AttackResult(
+        mi=float(read["mi"]),
+        status=cp.OPTIMAL,
+        solver=EXACT,
+        solve_time=time.perf_counter() - start,
+        setup_time=0.0,
+        iterations=None,
+        dual_budget=read.get("dual_budget"),
+        attack=read.get("attack", {}),
+        mi_check=read.get("mi_check"),
+        budget_used=read.get("budget_used"),
+        residual=0.0,
+        family=problem.family,
+        parameters=problem.parameter_values(),
+        tolerance=_solvers.tolerance(EXACT, "value"),
+        problem=problem,
+    )
+    result.oracle = problem.oracle()
+    result.message = accuracy_problems(problem, result)
+    result.ok = not result.message
+    return result
+
+
+def solve_once(problem: AttackProblem, name: str, options: Mapping[str, Any]) -> AttackResult:
+    """One solve with backend ``name``; the result is flagged (``ok=False``), never raised."""
+    start = time.perf_counter()
+    opts = _solvers.solver_options(name, {**problem.solve_options, **options})
+    try:
+        with warnings.catch_warnings():  # an inaccurate solve is reported in the result, not as a warning
+            warnings.filterwarnings("ignore", message="Solution may be inaccurate", category=UserWarning)
+            problem.problem.solve(solver=name, **opts)
+        status = problem.problem.status
+        error = ""
+    except cp.error.SolverError as exc:
+        status, error = "solver_error", str(exc).strip().splitlines()[0]
+    except (TypeError, ValueError, OverflowError) as exc:  # bad solver options
+        raise InvalidInputError("options", f"{name} rejected the solver options: {exc}") from None
+    except (KeyboardInterrupt, SystemExit, MemoryError):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - e.g. a Rust panic inside Clarabel (a BaseException)
+        status, error = "solver_error", f"{name} crashed: {type(exc).__name__}: {str(exc).strip()[:200]}"
+    wall = time.perf_counter() - start
+
+    stats = problem.problem.solver_stats if status != "solver_error" else None
+    result = AttackResult(
+        mi=float("nan"),
+        status=status,
+        solver=name,
+        solve_time=(stats.solve_time if stats is not None and stats.solve_time is not None else wall),
+        setup_time=getattr(problem.problem, "compilation_time", None),
+        iterations=(stats.num_iters if stats is not None else None),
+        family=problem.family,
+        parameters=problem.parameter_values(),
+        tolerance=_solvers.tolerance(name, "value", opts),
+        problem=problem,
+    )
+    result.oracle = problem.oracle()
+
+    if status in _USABLE_STATUSES and problem.problem.value is not None:
+        readout = problem.hooks.readout
+        if readout is None:  # required unless a builder supplies it (see Hooks)
+            raise TypeError(f"the {problem.family} problem has no readout hook to read the solver's point back")
+        try:
+            read = readout(problem)
+        except (np.linalg.LinAlgError, ValueError, FloatingPointError) as exc:
+            result.message = f"the returned point could not be read back ({exc})"
+            return result
+        result.mi = float(read.get("mi", problem.problem.value))
+        result.attack = read.get("attack", {})
+        result.mi_check = read.get("mi_check")
+        result.budget_used = read.get("budget_used")
+        result.residual = problem.residual()
+        dual = problem.budget_constraint.dual_value if problem.budget_constraint is not None else None
+        if dual is not None:
+            result.dual_budget = float(np.asarray(dual).sum()) * read.get("dual_scale", 1.0)
+        if read.get("repaired"):
+            result.note = ("the solver's point overspent the budget; the attack returned is mixed with "
+                           "no attack to meet it, and must re-check within the tolerance itself")
+        result.message = accuracy_problems(problem, result, _solvers.tolerance(name, "residual", opts),
+                                                 repaired=bool(read.get("repaired")))
+        result.ok = not result.message
+    else:
+        result.message = error or f"no usable point (status {status})"
+    return result
+
+
+def accuracy_problems(problem: AttackProblem, result: AttackResult, res_tol: float | None = None, *,
+                       repaired: bool = False) -> str:
+    """Why ``result`` is not within the solver's promised accuracy ("" when it is).
+
+    The one acceptance rule of mi_cvx (solve, sweeps, comparisons and the CLI all
+    use it): the status is optimal; the constraint residual is within the solver's
+    tolerance; the information is finite and not negative beyond the tolerance; the
+    independent re-check of the returned attack (``mi_check``) agrees with ``mi``;
+    the budget is not overspent by more than the tolerance, relative to the budget,
+    nor by more than the information tolerance can absorb (an overspend ``e`` buys
+    about ``dual_budget * e`` nats); and,
+    wherever a closed form exists, ``mi`` is within the solver's tolerance of it.
+    """
+    problems = []
+    val_tol = result.tolerance if result.tolerance is not None else _solvers.tolerance(result.solver, "value")
+    if result.status not in _OK_STATUSES:
+        problems.append(f"status {result.status}")
+    if not math.isfinite(result.mi):
+        problems.append(f"the information is not finite ({result.mi})")
+        return "; ".join(problems)
+    if res_tol is None:
+        res_tol = _solvers.tolerance(result.solver, "residual")
+    res_tol *= max(1.0, problem.scale)
+    if not (result.residual <= res_tol):
+        problems.append(f"constraint residual {result.residual:.3g} exceeds {res_tol:.3g}")
+    if result.mi < -val_tol:
+        problems.append(f"negative information {result.mi:.3g} nats")
+    if result.mi_check is not None:
+        # An independent re-evaluation of the returned attack must give the
+        # solver's value.  The re-check is itself sensitive to how accurately
+        # the point satisfies the (slightly violated) cone constraints, so it
+        # gets ten times the value tolerance.
+        # An attack repaired to feasibility leaks at least the optimum and the solver's
+        # overspent value is at most about it: both are within the tolerance of the
+        # optimum only if they agree to the tolerance itself.
+        check_tol = val_tol if repaired else 10 * val_tol
+        err = relative_error(result.mi, result.mi_check)
+        if not (err <= check_tol):
+            problems.append(
+                f"re-evaluating the returned attack gives I = {result.mi_check:.6g} nats, "
+                f"not the solver's {result.mi:.6g} (relative error {err:.2g} > {check_tol:.2g})"
+            )
+    budget = problem.parameters["budget"].value if "budget" in problem.parameters else None
+    if budget is not None and result.budget_used is not None and not problem.custom:
+        over = float(result.budget_used) - float(budget)
+        price = abs(result.dual_budget) if result.dual_budget is not None else 0.0
+        # what the overspend can buy, in information, and the overspend relative to the budget
+        # (the multiplier is unreliable at tiny budgets, where the value is steepest: the
+        # overspend relative to the budget is checked on its own; a zero budget has only the
+        # solver's absolute feasibility tolerance)
+        allowed = (max(RELATIVE_OVERSPEND, val_tol) * float(budget) if float(budget) > 0
+                   else res_tol * problem.units)
+        if over > 0 and (price * over > val_tol * (1.0 + abs(result.mi)) or over > allowed):
+            problems.append(f"spends {result.budget_used:.6g}, over the budget {float(budget):.6g}")
+    if problem.hooks.no_attack is not None and not problem.custom:
+        # No optimal attack leaves more than the information without any attack.
+        values = {k: p.value for k, p in problem.parameters.items()}
+        ceiling = problem.hooks.no_attack(values)
+        if ceiling is not None and result.mi > ceiling and relative_error(result.mi, ceiling) > val_tol:
+            problems.append(f"{result.mi:.8g} nats exceeds {ceiling:.8g}, the information without any attack")
+    if result.oracle is not None:
+        err = relative_error(result.mi, result.oracle)
+        if not (err <= val_tol):
+            problems.append(f"the closed form gives {result.oracle:.8g} nats, the solver {result.mi:.8g} "
+                            f"(relative error {err:.2g} > {result.solver}'s tolerance {val_tol:.2g})")
+    return "; ".join(problems)
+
+
+
+def _beyond_reach(estimate, time_limit: float) -> str:
+    """What an estimated solve would exceed ("" when it fits): the time limit or the memory cap."""
+    memory = MEMORY_FRACTION * _resources.machine_memory()
+    over = []
+    if estimate.seconds > time_limit:
+        over.append(f"about {estimate.seconds:.3g} s (limit {time_limit:.3g} s)")
+    if estimate.bytes > memory:
+        over.append(f"about {estimate.bytes / 2**30:.3g} GiB of memory (cap {memory / 2**30:.3g} GiB)")
+    return " and ".join(over)
+
+
+def _hint(solver: str, status: str) -> str:
+    if solver == "SCS":
+        return "SCS is a first-order method; tighten eps_abs/eps_rel (e.g. eps_abs=1e-9, eps_rel=1e-9) or use CLARABEL"
+    if status in (cp.INFEASIBLE, cp.INFEASIBLE_INACCURATE):
+        return "check that your custom constraints leave a feasible attack (budget >= 0)"
+    if status in (cp.UNBOUNDED, cp.UNBOUNDED_INACCURATE):
+        return "the problem is unbounded; a custom constraint may have removed a needed bound"
+    return "try another solver (e.g. SCS or MOSEK) or rescale the problem data"
