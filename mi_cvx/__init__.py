@@ -17,9 +17,11 @@ from .convexity import ConvexityReport, verify_convexity
 from .core import AttackProblem, AttackResult, relative_error
 from .discrete import binary_channel, discrete_channel
 from .errors import InvalidInputError, MiCvxError, ResourceLimitError, SolverError, UnsupportedSolverError
+from .family import Family, Param
 from .gaussian import gaussian_scalar, gaussian_sparse, gaussian_vector
+from .registry import families, get_family
 from .solvers import installed_solvers
-from .subset import SubsetAttackResult, subset_attack
+from .subset import SubsetAttackResult, subset_attack, subset_problem
 from .sweep import sweep, sweep_grid
 
 try:
@@ -32,8 +34,10 @@ __all__ = [
     "AttackResult",
     "Case",
     "ConvexityReport",
+    "Family",
     "InvalidInputError",
     "MiCvxError",
+    "Param",
     "ResourceLimitError",
     "SolverError",
     "SubsetAttackResult",
@@ -42,15 +46,18 @@ __all__ = [
     "cases",
     "compare_solvers",
     "discrete_channel",
+    "families",
     "gaussian_scalar",
     "gaussian_sparse",
     "gaussian_vector",
+    "get_family",
     "info",
     "installed_solvers",
     "oracles",
     "relative_error",
     "solvers",
     "subset_attack",
+    "subset_problem",
     "sweep",
     "sweep_grid",
     "validate",

@@ -11,8 +11,11 @@
     mi-cvx verify FAMILY [problem options] [--trials 200] [--option KEY=VALUE ...] [--json | --csv]
     mi-cvx reproduce --out DIR [--quick] [--n-jobs 2] [--json]
 
-Families: ``gaussian-scalar``, ``gaussian-vector``, ``gaussian-sparse``,
-``binary``, ``discrete``, ``subset``.  Arrays (``--A``, ``--signal-cov``,
+Families: those of :func:`mi_cvx.families`, spelt with dashes
+(``gaussian-scalar``, ``gaussian-vector``, ``gaussian-sparse``, ``subset-attack``,
+``binary-channel``, ``discrete-channel``; the older ``binary``, ``discrete`` and
+``subset`` still work).  Their options are generated from each family's
+parameter schema (:attr:`mi_cvx.family.Family.params`).  Arrays (``--A``, ``--signal-cov``,
 ``--p-xy``, ...) are inline JSON (``'[[0.4,0.1],[0.1,0.4]]'``) or the path of a
 ``.npy``, ``.csv``, ``.txt`` or ``.json`` file.  A problem can also come from a
 TOML or JSON spec file (``--spec``) whose keys are the factories' argument
@@ -37,13 +40,14 @@ import math
 import re
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 import numpy as np
 
 from .errors import InvalidInputError, MiCvxError, ResourceLimitError, UnsupportedSolverError
+from .family import PARAM_KINDS, Family
+from .serialize import json_safe
 
 PROG = "mi-cvx"
 
@@ -70,51 +74,50 @@ _EXIT_EPILOG = (
 # ------------------------------------------------------------------ families
 
 
-@dataclass(frozen=True)
-class _Family:
-    name: str
-    summary: str
-    required: tuple[str, ...]
-    optional: tuple[str, ...]
-    budgeted: bool = True  # has a budget parameter that sweeps can vary
+def _families():
+    from .registry import families
+
+    return families()
 
 
-_ARRAY_KEYS = ("A", "signal_cov", "noise_cov", "p_xy", "distortion")
-_CHOICES = {
-    "knows": None,  # validated by the factory (its names differ per family)
-    "formulation": None,
-    "method": ("auto", "exact", "greedy"),
-}
+def _family(name: Any) -> Family:
+    """The registered family called ``name`` (dashes or underscores, or an older alias)."""
+    from .registry import get_family
 
-FAMILIES: dict[str, _Family] = {
-    f.name: f
-    for f in (
-        _Family("gaussian-scalar", "Theorem 3.1: Y ~ N(0, signal_var), X = Y + N, E[Delta^2] <= budget",
-                ("budget",), ("signal_var", "noise_var", "knows")),
-        _Family("gaussian-vector", "X = A Y + N, E||Delta||^2 <= budget (Theorem 3.2 when noiseless)",
-                ("budget",), ("A", "m", "n", "seed", "signal_cov", "noise_cov", "knows", "formulation")),
-        _Family("gaussian-sparse", "the attack confined to the rows `support` of X = A Y + N (Section 6)",
-                ("support",), ("budget", "A", "m", "n", "seed", "signal_cov", "noise_cov", "knows")),
-        _Family("binary", "Theorem 3.3: X, Y binary, Xhat = X xor Delta, expected flips <= budget",
-                ("p_xy", "budget"), ("knows", "formulation")),
-        _Family("discrete", "finite alphabets: E d(X, Xhat) <= budget (Section 5)",
-                ("p_xy", "budget"), ("distortion", "output_size", "formulation", "knows")),
-        _Family("subset", "Theorem 4.1: the k sensors to replace so as to leave the least information",
-                ("signal_cov", "k"), ("noise_cov", "A", "method"), budgeted=False),
-    )
-}
+    return get_family(name)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "FAMILIES":  # the hand-copied table the registry replaced
+        import warnings
+
+        warnings.warn("mi_cvx.cli.FAMILIES is deprecated; use mi_cvx.families() (keys with underscores, "
+                      "Family.cli_name for the command line's spelling)", DeprecationWarning, stacklevel=2)
+        return {fam.cli_name: fam for fam in _families().values()}
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: Spec-file keys every family accepts besides its own.
 _COMMON_KEYS = ("family", "solver", "budgets")
+#: Keys of a random observation matrix, accepted by a family with an ``observation`` parameter.
+_RANDOM_KEYS = ("m", "n", "seed")
 
-_DEFAULTS = {"signal_var": 1.0, "noise_var": 0.0, "signal_cov": 1.0, "noise_cov": 0.0}
+
+def _keys(family: Family) -> tuple[str, ...]:
+    """The problem settings ``family`` takes: its parameters (and m, n, seed where it has an observation matrix)."""
+    names = tuple(p.name for p in family.params)
+    if any(p.kind == "observation" for p in family.params):
+        names += _RANDOM_KEYS
+    return names
 
 
-def _family(name: str) -> _Family:
-    key = str(name).strip().lower().replace("_", "-")
-    if key not in FAMILIES:
-        raise InvalidInputError("family", f"unknown family {name!r}; choose one of {', '.join(FAMILIES)}")
-    return FAMILIES[key]
+def _read_value(param_kind: str, value: Any, name: str, base: Path) -> Any:
+    """A spec file's or option's text as the value the factory takes, by the parameter's kind."""
+    if param_kind in ("array", "observation"):
+        return _array_value(value, name, base)
+    if param_kind == "indices":
+        return _index_list(value, name)
+    return value
 
 
 # --------------------------------------------------------------- arguments
@@ -235,10 +238,8 @@ def load_spec(path: str | Path) -> dict:
         if kind == "JSON":
             data = json.loads(text)
         else:
-            try:
-                import tomllib
-            except ModuleNotFoundError:  # pragma: no cover - python < 3.11
-                import tomli as tomllib
+            import tomllib
+
             data = tomllib.loads(text)
     except (ValueError, json.JSONDecodeError) as exc:
         raise InvalidInputError("spec", f"{path.name} is not valid {kind}: {exc}") from None
@@ -247,20 +248,18 @@ def load_spec(path: str | Path) -> dict:
     if not isinstance(data, Mapping):
         raise InvalidInputError("spec", f"{path.name} must hold a table/object of settings")
     if "family" not in data:
-        raise InvalidInputError("spec", f"{path.name} has no 'family' (one of {', '.join(FAMILIES)})")
+        raise InvalidInputError("spec", f"{path.name} has no 'family' (one of {', '.join(_cli_names())})")
     family = _family(data["family"])
-    allowed = set(family.required) | set(family.optional) | set(_COMMON_KEYS)
+    allowed = set(_keys(family)) | set(_COMMON_KEYS)
     unknown = sorted(set(data) - allowed)
     if unknown:
         raise InvalidInputError("spec", f"{path.name}: unknown key(s) {', '.join(unknown)} for family "
-                                f"{family.name}; allowed: {', '.join(sorted(allowed))}")
+                                f"{family.cli_name}; allowed: {', '.join(sorted(allowed))}")
     spec = dict(data)
     spec["family"] = family.name
-    for key in _ARRAY_KEYS:
-        if key in spec:
-            spec[key] = _array_value(spec[key], key, path.parent)
-    if "support" in spec:
-        spec["support"] = _index_list(spec["support"], "support")
+    for param in family.params:
+        if param.name in spec:
+            spec[param.name] = _read_value(param.kind, spec[param.name], param.name, path.parent)
     if "budgets" in spec:
         spec["budgets"] = parse_budgets(spec["budgets"])
     return spec
@@ -337,7 +336,7 @@ def check_gaussian_size(m: int, n: int, *, family: str, argument: str = "m") -> 
     )
 
 
-def _random_A(params: dict, family: str) -> np.ndarray | None:
+def _random_A(params: Mapping[str, Any], family: str) -> np.ndarray | None:
     given = [k for k in ("m", "n", "seed") if k in params]
     if "A" in params:
         if given:
@@ -370,7 +369,14 @@ def _shape_of_A(A: Any) -> tuple[int, int] | None:
 
 
 def build_problem(params: Mapping[str, Any], *, budget_override: float | None = None):
-    """Build the problem a spec describes: an AttackProblem, or (subset family) the subset's inputs.
+    """Build the problem a spec describes, with the family's factory.
+
+    The settings are read by the family's parameter schema
+    (:attr:`mi_cvx.family.Family.params`): an ``observation`` matrix may be
+    given as ``A`` or drawn from ``m``, ``n`` and ``seed`` (and defaults to
+    the identity where the family allows), its size is checked against the
+    machine's memory before anything is allocated, and ``indices`` are checked
+    against its rows.
 
     Parameters
     ----------
@@ -393,62 +399,54 @@ def build_problem(params: Mapping[str, Any], *, budget_override: float | None = 
     if budget_override is not None:
         p["budget"] = budget_override
     _check_keys(family, p)
-    get = p.get
-    if family.name == "gaussian-scalar":
-        from .gaussian import gaussian_scalar
+    return family.factory(**_factory_kwargs(family, p))
 
-        return gaussian_scalar(get("signal_var", 1.0), get("noise_var", 0.0), p["budget"],
-                               knows=get("knows", "x_and_y"))
-    if family.name in ("gaussian-vector", "gaussian-sparse"):
-        from . import validate as _v
-        from .gaussian import gaussian_sparse, gaussian_vector
 
-        A = _random_A(p, family.name)
-        if family.name == "gaussian-vector" and A is None:
-            raise InvalidInputError("A", "gaussian-vector needs --A (inline JSON or a file) or --m and --n")
-        if A is None:
-            side = _side(get("signal_cov"), get("noise_cov"))
-            check_gaussian_size(side, side, family=family.name, argument="signal_cov")
-            A = np.eye(side)
-        shape = _shape_of_A(A)
-        if shape is not None and "A" in p:
-            check_gaussian_size(*shape, family=family.name, argument="A")
-        if family.name == "gaussian-vector":
-            return gaussian_vector(A, p["budget"], get("signal_cov", 1.0), get("noise_cov", 0.0),
-                                   knows=get("knows", "x_and_y"), formulation=get("formulation", "full"))
-        support = p["support"] if shape is None else _v.row_indices("support", p["support"], shape[0])
-        return gaussian_sparse(A, support, get("budget"), get("signal_cov", 1.0), get("noise_cov", 1.0),
-                               knows=get("knows", "x_and_y"))
-    if family.name in ("binary", "discrete"):
-        try:
-            from . import discrete
-        except ImportError:
-            raise MiCvxError(f"the {family.name} family is not available in this installation of mi_cvx") from None
-        if family.name == "binary":
-            kwargs = {k: p[k] for k in ("formulation", "knows") if k in p}
-            return discrete.binary_channel(p["p_xy"], p["budget"], **kwargs)
-        kwargs = {k: p[k] for k in ("distortion", "output_size", "formulation", "knows") if k in p}
-        return discrete.discrete_channel(p["p_xy"], p["budget"], **kwargs)
-    # subset: the unbudgeted sparse SDP on the rows subset_attack picks
-    from .cases import best_subset_problem
+def _factory_kwargs(family: Family, p: Mapping[str, Any]) -> dict[str, Any]:
+    """The factory's keyword arguments from checked settings, read by the family's parameter schema."""
+    from . import validate as _v
 
-    return best_subset_problem(p["signal_cov"], get("noise_cov", 0.0), p["k"], A=get("A"),
-                               method=get("method", "auto"))
+    kwargs: dict[str, Any] = {}
+    rows: int | None = None
+    for param in family.params:
+        if param.kind == "observation":
+            A = _random_A(p, family.cli_name)
+            if A is None and param.required:
+                raise InvalidInputError("A", f"{family.cli_name} needs --A (inline JSON or a file) or --m and --n")
+            if A is None:
+                side = _side(p.get("signal_cov"), p.get("noise_cov"))
+                check_gaussian_size(side, side, family=family.cli_name, argument="signal_cov")
+                A = np.eye(side)
+            shape = _shape_of_A(A)
+            if shape is not None and "A" in p:
+                check_gaussian_size(*shape, family=family.cli_name, argument="A")
+            rows = None if shape is None else shape[0]
+            kwargs[param.name] = A
+        elif param.name in p:
+            kwargs[param.name] = p[param.name]
+        elif param.default is not None:
+            kwargs[param.name] = param.default
+    for param in family.params:
+        if param.kind == "indices" and param.name in kwargs and rows is not None:
+            kwargs[param.name] = _v.row_indices(param.name, kwargs[param.name], rows)
+    return kwargs
 
 
 def _flag(key: str) -> str:
     return "--" + key.replace("_", "-")
 
 
-def _check_keys(family: _Family, params: Mapping[str, Any]) -> None:
+def _check_keys(family: Family, params: Mapping[str, Any]) -> None:
     """Every required setting present, none that the family does not take."""
-    extra = sorted(set(params) - set(_COMMON_KEYS) - set(family.required) - set(family.optional))
+    extra = sorted(set(params) - set(_COMMON_KEYS) - set(_keys(family)))
     if extra:
-        takes = ", ".join(_flag(k) for k in family.required + family.optional)
-        raise InvalidInputError(_flag(extra[0]), f"does not apply to {family.name} (it takes {takes})")
-    missing = [k for k in family.required if k not in params]
+        takes = ", ".join(_flag(k) for k in _keys(family))
+        raise InvalidInputError(_flag(extra[0]), f"does not apply to {family.cli_name} (it takes {takes})")
+    missing = [k for k in family.required if k not in params
+               and not (family.param(k) is not None and family.param(k).kind == "observation"  # type: ignore[union-attr]
+                        and any(r in params for r in _RANDOM_KEYS))]
     if missing:
-        raise InvalidInputError(_flag(missing[0]), f"is required by {family.name}")
+        raise InvalidInputError(_flag(missing[0]), f"is required by {family.cli_name}")
 
 
 def _side(*covs) -> int:
@@ -461,42 +459,13 @@ def _side(*covs) -> int:
 # ----------------------------------------------------------------- output
 
 
-def _jsonable(value):
-    if isinstance(value, Mapping):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, (list, tuple, set, frozenset)):
-        items = sorted(value) if isinstance(value, (set, frozenset)) else value
-        return [_jsonable(v) for v in items]
-    if isinstance(value, np.ndarray):
-        return _jsonable(value.tolist())
-    if isinstance(value, (bool, np.bool_)):
-        return bool(value)
-    if isinstance(value, (int, np.integer)):
-        return int(value)
-    if isinstance(value, (float, np.floating)):
-        value = float(value)
-        return value if math.isfinite(value) else None
-    if value is None or isinstance(value, str):
-        return value
-    if isinstance(value, Path):
-        return str(value)
-    try:  # pandas NA / Timestamp and friends
-        import pandas as pd
-
-        if pd.isna(value):
-            return None
-    except (TypeError, ValueError):
-        pass
-    return str(value)
-
-
 def _print_json(obj, out) -> None:
-    json.dump(_jsonable(obj), out, indent=2, allow_nan=False)
+    json.dump(json_safe(obj), out, indent=2, allow_nan=False)
     out.write("\n")
 
 
 def _frame_records(frame) -> list[dict]:
-    return [_jsonable(r) for r in frame.to_dict(orient="records")]
+    return [json_safe(r) for r in frame.to_dict(orient="records")]
 
 
 def _fmt_num(value, digits: int = 6) -> str:
@@ -533,16 +502,12 @@ def _problem_params(args: argparse.Namespace) -> dict:
             raise InvalidInputError("family", f"the command line says {fam} but the spec says {params['family']}")
         params["family"] = fam
     if "family" not in params:
-        raise InvalidInputError("family", f"give a FAMILY ({', '.join(FAMILIES)}) or --spec FILE")
+        raise InvalidInputError("family", f"give a FAMILY ({', '.join(_cli_names())}) or --spec FILE")
     cwd = Path.cwd()
-    for key in _PROBLEM_OPTIONS:
+    kinds = _option_kinds()
+    for key in _problem_options():
         if hasattr(args, key):
-            value = getattr(args, key)
-            if key in _ARRAY_KEYS:
-                value = _array_value(value, key, cwd)
-            elif key == "support":
-                value = _index_list(value, key)
-            params[key] = value
+            params[key] = _read_value(kinds.get(key, "integer"), getattr(args, key), key, cwd)
     return params
 
 
@@ -588,7 +553,7 @@ def parse_solver_options(items: Sequence[str] | None, *, per_solver: bool = Fals
     form = "SOLVER:KEY=VALUE, e.g. SCS:eps_abs=1e-9" if per_solver else "KEY=VALUE, e.g. eps_abs=1e-9"
     for item in items or ():
         key, sep, value = str(item).partition("=")
-        solver = None
+        solver = ""
         if per_solver:
             solver, colon, key = key.partition(":")
             solver = solver.strip().upper()
@@ -606,24 +571,18 @@ def cmd_solve(args: argparse.Namespace, out: TextIO) -> int:
     params = _problem_params(args)
     solver = _solver_of(args, params)
     params.pop("budgets", None)
-    if params["family"] == "subset":
-        from .subset import subset_attack
-
-        for key, given in (("option", args.option), ("time_limit", args.time_limit)):
+    family = _family(params["family"])
+    if family.search is not None:  # answered by a search in closed form, not by one conic problem
+        for key, given in (("option", args.option), ("time_limit", args.time_limit), ("solver", solver)):
             if given is not None:
-                raise InvalidInputError(key, "does not apply to subset (it scores sets in closed form, without a "
-                                        "conic solve)")
-        _check_keys(FAMILIES["subset"], params)
-        result = subset_attack(params["signal_cov"], params.get("noise_cov", 0.0), params["k"], A=params.get("A"),
-                               method=params.get("method", "auto"))
+                raise InvalidInputError(key, f"does not apply to {family.cli_name} (it scores candidates in closed "
+                                        "form, without a conic solve)")
+        _check_keys(family, params)
+        found = family.search(**_factory_kwargs(family, params))
         if args.json:
-            _print_json({"family": "subset", **result.to_dict()}, out)
+            _print_json({"family": family.name, **found.to_dict()}, out)
         else:
-            out.write(f"family      subset (Theorem 4.1)\n"
-                      f"subset      {list(result.subset)}  (attacked rows, k = {result.k} of m = {result.m})\n"
-                      f"I*          {_fmt_num(result.mi)} nats = {_fmt_num(result.mi_bits)} bits\n"
-                      f"method      {result.method} ({result.evaluated} sets scored)\n"
-                      f"gap         {_fmt_num(result.gap)} nats (to the exact optimum)\n")
+            out.write(found.text() + "\n")
         return 0
     options = parse_solver_options(args.option)
     if args.time_limit is not None:
@@ -655,9 +614,10 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
     from .sweep import sweep
 
     params = _problem_params(args)
-    if params["family"] == "subset":
-        raise InvalidInputError("family", "subset has no budget to sweep (it replaces k rows outright); "
-                                "use mi-cvx solve subset")
+    family = _family(params["family"])
+    if not family.budgeted:
+        raise InvalidInputError("family", f"{family.cli_name} has no budget to sweep; use mi-cvx solve "
+                                f"{family.cli_name}")
     budgets = parse_budgets(args.budgets) if args.budgets is not None else params.pop("budgets", None)
     params.pop("budgets", None)
     if not budgets:
@@ -757,42 +717,62 @@ class _Parser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-_PROBLEM_OPTIONS = ("signal_var", "noise_var", "budget", "A", "m", "n", "seed", "signal_cov", "noise_cov", "support",
-                    "p_xy", "distortion", "output_size", "k", "method", "knows", "formulation")
+def _cli_names() -> list[str]:
+    return [f.cli_name for f in _families().values()]
 
 
-def _problem_parent(with_budget: bool = True) -> argparse.ArgumentParser:
+def _option_table() -> dict[str, tuple[str, str, tuple[str, ...], list[str]]]:
+    """Every family parameter once: ``name -> (kind, help, choices, families using it)``, in registry order."""
+    table: dict[str, tuple[str, str, tuple[str, ...], list[str]]] = {}
+    for fam in _families().values():
+        for param in fam.params:
+            kind, text, choices, users = table.get(param.name, (param.kind, param.help, (), []))
+            merged = choices + tuple(c for c in param.choices if c not in choices)
+            if text != param.help:  # the families say it differently: the kind's own description
+                text = PARAM_KINDS[kind]
+            table[param.name] = (kind, text, merged, [*users, fam.cli_name])
+            if param.kind == "observation":
+                for key, help_text in (("m", "rows of a random N(0,1) observation matrix (with --n, --seed)"),
+                                       ("n", "columns of a random observation matrix"),
+                                       ("seed", "seed of the random observation matrix (0)")):
+                    table.setdefault(key, ("integer", help_text, (), []))[3].append(fam.cli_name)
+    return table
+
+
+def _option_kinds() -> dict[str, str]:
+    return {name: row[0] for name, row in _option_table().items()}
+
+
+def _problem_options() -> tuple[str, ...]:
+    """Names of every problem option (the union of the families' parameters)."""
+    return tuple(_option_table())
+
+
+_ARGPARSE_TYPES: dict[str, Callable[[str], Any]] = {"number": float, "budget": float, "integer": int}
+_METAVARS = {"array": "ARRAY", "observation": "ARRAY", "indices": "ROWS"}
+
+
+def _problem_parent(with_budget: bool = True) -> _Parser:
+    """The problem options, generated from the families' parameter schemas."""
     parent = _Parser(add_help=False)
-    parent.add_argument("family", nargs="?", metavar="FAMILY", help="one of: " + ", ".join(FAMILIES))
+    parent.add_argument("family", nargs="?", metavar="FAMILY", help="one of: " + ", ".join(_cli_names()))
     parent.add_argument("--spec", metavar="FILE",
                         help="TOML or JSON problem spec (keys: family and the factory's arguments; arrays inline or "
                              "as .npy/.csv/.json files relative to the spec); options given here override it")
     g = parent.add_argument_group("problem options (which apply depends on FAMILY)")
-    S = argparse.SUPPRESS
-    g.add_argument("--signal-var", dest="signal_var", type=float, default=S, help="gaussian-scalar: Var(Y) (1)")
-    g.add_argument("--noise-var", dest="noise_var", type=float, default=S, help="gaussian-scalar: Var(N) (0)")
-    if with_budget:
-        g.add_argument("--budget", type=float, default=S, help="attack budget D (power or expected distortion)")
-    g.add_argument("--A", dest="A", metavar="ARRAY", default=S, help="observation matrix (m x n): JSON or file")
-    g.add_argument("--m", type=int, default=S, help="rows of a random N(0,1) projection (with --n, --seed)")
-    g.add_argument("--n", type=int, default=S, help="columns of a random projection")
-    g.add_argument("--seed", type=int, default=S, help="seed of the random projection (0)")
-    g.add_argument("--signal-cov", dest="signal_cov", metavar="ARRAY", default=S,
-                   help="Cov(Y): a number (times I) or a matrix, JSON or file")
-    g.add_argument("--noise-cov", dest="noise_cov", metavar="ARRAY", default=S,
-                   help="Cov(N): a number (times I) or a matrix, JSON or file")
-    g.add_argument("--support", metavar="ROWS", default=S,
-                   help="gaussian-sparse: attacked rows, e.g. 0,2, or a mask of length m, e.g. '[true,false,true]'")
-    g.add_argument("--p-xy", dest="p_xy", metavar="ARRAY", default=S,
-                   help="binary/discrete: joint pmf p[x, y], e.g. '[[0.4,0.1],[0.1,0.4]]'")
-    g.add_argument("--distortion", metavar="ARRAY", default=S, help="discrete: distortion matrix d[x, xhat]")
-    g.add_argument("--output-size", dest="output_size", type=int, default=S, help="discrete: size of Xhat's alphabet")
-    g.add_argument("--k", type=int, default=S, help="subset: number of rows the attacker replaces")
-    g.add_argument("--method", default=S, choices=("auto", "exact", "greedy"), help="subset: search method")
-    g.add_argument("--knows", default=S, choices=("x_and_y", "x"),
-                   help="what the attacker sees: x_and_y (the paper's attacker, default) or x (label-blind)")
-    g.add_argument("--formulation", default=S, choices=("full", "compact", "channel", "transport"),
-                   help="gaussian-vector: full (default) or compact; binary/discrete: channel (default) or transport")
+    for name, (kind, text, choices, users) in _option_table().items():
+        if name == "budget" and not with_budget:
+            continue
+        every = len(set(users)) == len(_families())
+        where = "" if every else ", ".join(dict.fromkeys(users)) + ": "
+        kwargs: dict[str, Any] = {"dest": name, "default": argparse.SUPPRESS, "help": where + text}
+        if kind in _ARGPARSE_TYPES:
+            kwargs["type"] = _ARGPARSE_TYPES[kind]
+        if choices:
+            kwargs["choices"] = choices
+        elif kind in _METAVARS:
+            kwargs["metavar"] = _METAVARS[kind]
+        g.add_argument(_flag(name), **kwargs)
     return parent
 
 
@@ -839,7 +819,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     parser = _Parser(prog=PROG, description="Information-theoretically optimal adversarial attacks by convex "
                      "optimisation (CVXPY).", formatter_class=argparse.RawDescriptionHelpFormatter,
-                     epilog="families:\n" + "\n".join(f"  {f.name:<16} {f.summary}" for f in FAMILIES.values())
+                     epilog="families:\n" + "\n".join(f"  {f.cli_name:<17} {f.summary}" for f in _families().values())
                      + "\n\nRun 'mi-cvx COMMAND --help' for a command's options.\n\n" + _EXIT_EPILOG)
     parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
@@ -851,10 +831,10 @@ def build_parser() -> argparse.ArgumentParser:
                                    "gap and the budget used.\n\nexamples:\n"
                                    "  mi-cvx solve gaussian-scalar --signal-var 1 --noise-var 0.5 --budget 0.3\n"
                                    "  mi-cvx solve gaussian-vector --m 4 --n 6 --seed 1 --budget 2 --json\n"
-                                   "  mi-cvx solve binary --p-xy '[[0.4,0.1],[0.1,0.4]]' --budget 0.1\n"
-                                   "  mi-cvx solve subset --signal-cov '[[1,0],[0,2]]' --noise-cov 0.1 --k 1\n"
+                                   "  mi-cvx solve binary-channel --p-xy '[[0.4,0.1],[0.1,0.4]]' --budget 0.1\n"
+                                   "  mi-cvx solve subset-attack --signal-cov '[[1,0],[0,2]]' --noise-cov 0.1 --k 1\n"
                                    "  mi-cvx solve gaussian-vector --m 4 --n 6 --budget 2 --formulation compact\n"
-                                   "  mi-cvx solve binary --p-xy '[[0.4,0.1],[0.1,0.4]]' --budget 0.1 "
+                                   "  mi-cvx solve binary-channel --p-xy '[[0.4,0.1],[0.1,0.4]]' --budget 0.1 "
                                    "--formulation transport\n"
                                    "  mi-cvx solve gaussian-scalar --budget 0.3 --noise-var 0.5 --solver SCS "
                                    "--option eps_abs=1e-9 --option eps_rel=1e-9\n"
@@ -956,7 +936,7 @@ def main(argv: Sequence[str] | None = None, *, stdout=None) -> int:
     except InvalidInputError as exc:
         arg = exc.argument
         text = str(exc)[len(arg) + 2:] if str(exc).startswith(f"{arg}: ") else str(exc)
-        if arg in _PROBLEM_OPTIONS or arg in ("budgets", "option", "time_limit"):
+        if arg in _problem_options() or arg in ("budgets", "option", "time_limit"):
             arg = _flag(arg)
         print(f"{command}: error: {arg}: {_one_line(text)}", file=sys.stderr)
         return EXIT_CODES["bad_input"]
@@ -984,7 +964,7 @@ def main(argv: Sequence[str] | None = None, *, stdout=None) -> int:
         return 1
 
 
-def _one_line(exc: BaseException) -> str:
+def _one_line(exc: BaseException | str) -> str:
     return " ".join(str(exc).split())
 
 

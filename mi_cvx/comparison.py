@@ -49,7 +49,7 @@ def _solver_list(solvers) -> list[str]:
         raise InvalidInputError("solvers", f"expected a solver name or a list of names, got {solvers!r}") from None
     if not names:
         raise InvalidInputError("solvers", "is empty; pass None for every installed solver")
-    known = set(_solvers.KNOWN_SOLVERS) | set(_solvers._cvxpy_installed())
+    known = set(_solvers.KNOWN_SOLVERS) | set(_solvers.cvxpy_installed())
     out = []
     for name in names:
         if not isinstance(name, str):
@@ -119,7 +119,7 @@ def _run_one(ap: AttackProblem, solver: str, repeats: int, opts: dict, oracle: f
     try:
         _solvers.check_solver(solver, ap.cones)
     except UnsupportedSolverError as exc:
-        row["status"] = "unsupported" if solver in _solvers._cvxpy_installed() else "not_installed"
+        row["status"] = "unsupported" if solver in _solvers.cvxpy_installed() else "not_installed"
         row["error"] = str(exc)
         row["note"] = "; ".join(notes)
         return row
@@ -151,7 +151,10 @@ def _run_one(ap: AttackProblem, solver: str, repeats: int, opts: dict, oracle: f
         row["note"] = "; ".join(notes)
         return row
 
+    assert result is not None  # repeats >= 1 (compare_solvers validates it), so the loop solved at least once
     row["status"] = result.status
+    if result.tolerance is not None:  # the backend's promise at the options used (tight SCS promises more)
+        row["tolerance"] = result.tolerance
     row["mi"] = result.mi
     row["residual"] = result.residual
     row["mi_check"] = math.nan if result.mi_check is None else float(result.mi_check)

@@ -1,4 +1,4 @@
-"""Discrete attack problems as relative-entropy-cone programs (MATH.md sections 4 and 5).
+"""Discrete attack problems as relative-entropy-cone programs (docs/theory.md sections 4 and 5).
 
 Model: ``(X, Y)`` with a joint pmf ``p_xy[x, y]`` on ``{0..k-1} x {0..l-1}``; the
 attacker sees ``(X, Y)`` (or only ``X``) and emits ``Xhat`` in ``{0..k'-1}``
@@ -30,7 +30,7 @@ Formulations
 ``"transport"``
     Hamming distortion only: the output joint ``P(y, xh)`` (``l k'``
     variables) with the cost ``sum_y sum_x max(0, p_xy[x, y] - P(y, x))``, the
-    total-variation distance each class's conditional is moved (MATH.md
+    total-variation distance each class's conditional is moved (docs/theory.md
     section 5).  An optimal channel is rebuilt from an optimal coupling per
     class.
 
@@ -67,6 +67,8 @@ at any channel; ``result.optimality()`` runs it at the solver's channel with
 
 from __future__ import annotations
 
+import functools
+import math
 from dataclasses import dataclass
 
 import cvxpy as cp
@@ -77,9 +79,12 @@ from scipy.special import rel_entr
 from . import oracles as _oracles
 from . import resources as _resources
 from . import validate as _v
+from .convexity.checks import AttackSpace, Check, budget_value, nonconvexity_witness
 from .core import AttackProblem, AttackResult, parameter, rebuildable
 from .errors import InvalidInputError
+from .family import Case, Family, Param
 from .info import channel_mi, expected_distortion
+from .optimality import OptimalityResiduals, optimality_residuals
 
 KNOWS = ("x_and_y", "x")
 FORMULATIONS = ("channel", "transport")
@@ -182,209 +187,6 @@ def _model(p_xy, distortion=None, output_size=None, shape=None) -> DiscreteModel
     p = _p_xy(p_xy, shape)
     d, ham = _distortion(distortion, p.shape[0], output_size)
     return DiscreteModel(p, d, ham)
-
-
-# ---------------------------------------------------------------- optimality
-
-
-@dataclass(frozen=True)
-class OptimalityResiduals:
-    """Residuals of the optimality conditions (Theorem 3.3, generalised).
-
-    Attributes
-    ----------
-    cells : ndarray
-        Per-cell residual in nats, shape ``(k, l)`` (``knows="x_and_y"``) or
-        ``(k,)`` (``knows="x"``, one per input letter): for the cell ``(x, y)``,
-        ``sum_xh c[x, y, xh] (G[x, y, xh] - min_xh' G[x, y, xh'])`` where
-        ``c`` is the channel and ``G = dI/dc + lambda * p_xy[x, y] d[x, xh]``
-        the gradient of the Lagrangian.  It is zero exactly when the channel
-        puts all its mass on outputs of least marginal price; summed over the
-        cells it is the Frank-Wolfe gap of the Lagrangian.  Zero for
-        ``p_xy[x, y] = 0``.
-    score : ndarray
-        Marginal prices ``G / p_xy[x, y] = log(P(y | xh) / p(y)) + lambda d[x, xh]``,
-        shape ``(k, l, k')`` (or ``(k, k')`` for ``knows="x"``, the
-        ``p(y | x)``-average).  For an unused output (``P(xh) = 0``) the
-        one-sided derivative is used: ``-log p(y)`` (``knows="x"``:
-        ``KL(p(. | x) || p(.))``).
-    dual : float
-        The ``lambda`` the conditions were evaluated at.
-    budget_slack : float
-        Complementary slackness ``lambda * max(budget - cost, 0)`` (``lambda``
-        itself when no budget is given).
-    infeasibility : float
-        ``max(cost - budget, 0)``, plus (``knows="x"``) how far the channel
-        depends on ``y``.
-    log_ratio : ndarray or None
-        Binary Hamming problems only: Theorem 3.3's
-        ``log(P(y | Xhat = x) / P(y | Xhat = 1 - x))`` per cell ``[x, y]``,
-        which must equal ``lambda`` where ``0 < q < 1``, be ``<= lambda``
-        where ``q = 0`` and ``>= lambda`` where ``q = 1``.
-    """
-
-    cells: np.ndarray
-    score: np.ndarray
-    dual: float
-    budget_slack: float
-    infeasibility: float
-    log_ratio: np.ndarray | None = None
-
-    @property
-    def max_residual(self) -> float:
-        """The largest residual (cells, slackness, infeasibility, negative dual)."""
-        worst = float(np.max(self.cells, initial=0.0))
-        return max(worst, self.budget_slack, self.infeasibility, max(0.0, -self.dual))
-
-    @property
-    def suboptimality_bound(self) -> float:
-        """``sum(cells) + budget_slack``, a certificate of near-optimality.
-
-        For a feasible channel whose outputs all have ``P(xh) > 0`` it bounds
-        ``I(channel) - I*(budget)`` from above: ``sum(cells)`` is the
-        Frank-Wolfe gap of the Lagrangian, and weak duality adds the slack.
-        """
-        return float(np.sum(self.cells) + self.budget_slack)
-
-    def holds(self, tol: float = 1e-6) -> bool:
-        """Whether every residual is at most ``tol`` (nats, or budget units for slackness)."""
-        return bool(self.max_residual <= tol)
-
-
-def optimality_residuals(p_xy, channel, lam, distortion=None, *, budget=None, knows: str = "x_and_y",
-                         support_tol: float = 0.0) -> OptimalityResiduals:
-    """Evaluate the optimality conditions of the discrete attack problem at any channel.
-
-    The problem, in the channel ``c[x, y, xh] = P(xh | x, y)``: minimise
-    ``I(Y; Xhat)`` subject to ``c[x, y, .]`` in the simplex and
-    ``sum p_xy[x, y] c[x, y, xh] d[x, xh] <= budget``.  With
-    ``P(y, xh) = sum_x p_xy c``,
-
-        dI/dc[x, y, xh] = p_xy[x, y] (log(P(y | xh) / p(y)) - 1)
-
-    (the ``-1`` is the same for every ``xh`` and drops out of the conditions
-    below, as does the factor ``p_xy[x, y]``).  The KKT conditions with the
-    budget's multiplier ``lambda >= 0``: for every cell with
-    ``p_xy[x, y] > 0``, the price
-    ``log(P(y | xh) / p(y)) + lambda d[x, xh]`` is the same for every ``xh``
-    with ``c > 0`` and at least as large for ``xh`` with ``c = 0``; and
-    ``lambda (budget - cost) = 0``.  For a binary Hamming problem this is
-    Theorem 3.3 (MATH.md section 4).  A label-blind attacker
-    (``knows="x"``) has one channel row per ``x``; its price is the
-    ``p(y | x)``-average of the above.  The problem is convex, so the
-    conditions are also sufficient.
-
-    Parameters
-    ----------
-    p_xy : array_like, shape (k, l)
-        Joint pmf.
-    channel : array_like, shape (k, l, k')
-        ``P(Xhat = xh | X = x, Y = y)``; rows of cells with ``p_xy = 0`` are ignored.
-    lam : float
-        The budget's multiplier (``result.dual_budget``).
-    distortion : array_like, shape (k, k'), optional
-        Default: Hamming.
-    budget : float, optional
-        If given, complementary slackness and feasibility are checked too.
-    knows : {"x_and_y", "x"}
-        Which problem's conditions to evaluate.
-    support_tol : float, default 0
-        Outputs with ``P(xh) <= support_tol`` are treated as unused (their
-        mass is ignored and their price is the one-sided derivative at zero).
-        Use about :data:`SOLVER_SUPPORT_TOL` (1e-5) for a solver's
-        approximate channel (``result.optimality()`` does).
-
-    Returns
-    -------
-    OptimalityResiduals
-
-    Raises
-    ------
-    InvalidInputError
-        If ``p_xy`` is not a pmf, ``channel`` has the wrong shape, negative
-        entries or rows that do not sum to one, ``distortion`` is malformed,
-        or ``lam``, ``budget`` or ``support_tol`` are not finite numbers.
-    """
-    p = _p_xy(p_xy)
-    k, ell = p.shape
-    c = _v.array("channel", channel, ndim=3)
-    if c.shape[:2] != (k, ell) or c.shape[2] == 0:
-        raise InvalidInputError("channel", f"expected shape ({k}, {ell}, k'), got {c.shape}")
-    kp = c.shape[2]
-    d, hamming = _distortion(distortion, k, kp)
-    lam = _v.scalar("lam", lam)
-    knows = _v.choice("knows", knows, KNOWS)
-    tol = _v.scalar("support_tol", support_tol, nonneg=True)
-    live = p > 0
-    if np.any(c[live] < -1e-9):
-        raise InvalidInputError("channel", f"entries must be non-negative, smallest is {c[live].min():g}")
-    sums = c.sum(axis=2)
-    if np.any(np.abs(sums[live] - 1.0) > 1e-6):
-        raise InvalidInputError("channel", "each row channel[x, y, :] must sum to 1 where p_xy[x, y] > 0")
-    c = np.where(live[:, :, None], np.clip(c, 0.0, None) / np.where(sums > 0, sums, 1.0)[:, :, None], 0.0)
-
-    joint = p[:, :, None] * c
-    p_y = p.sum(axis=0)
-    p_x = p.sum(axis=1)
-    cost = float(np.sum(joint * d[:, None, :]))
-    infeasible = 0.0
-    if knows == "x":
-        row = np.einsum("xy,xyz->xz", p, c) / np.where(p_x > 0, p_x, 1.0)[:, None]
-        infeasible = float(np.max(np.abs(c - row[:, None, :]) * live[:, :, None], initial=0.0))
-        c = np.where(live[:, :, None], row[:, None, :], 0.0)
-        joint = p[:, :, None] * c
-    out_joint = joint.sum(axis=0)  # (l, k')
-    out = out_joint.sum(axis=0)  # (k',)
-    used = out > tol
-    if not np.all(used):  # drop the noise on unused outputs
-        joint = joint * used
-        c = c * used
-        out_joint = joint.sum(axis=0)
-        out = np.where(used, out_joint.sum(axis=0), 0.0)
-    live_y = p_y > 0
-    with np.errstate(divide="ignore", invalid="ignore"):
-        g = np.log(out_joint / (p_y[:, None] * out[None, :]))  # (l, k')
-        g_unused = -np.log(p_y)  # one-sided derivative at P(xh) = 0, knows="x_and_y"
-    g = np.where(used[None, :], g, g_unused[:, None])
-    g = np.where(live_y[:, None], g, 0.0)
-
-    if knows == "x_and_y":
-        score = g[None, :, :] + lam * d[:, None, :]
-        weight = p
-        weights_c = c
-    else:
-        cond = p / np.where(p_x > 0, p_x, 1.0)[:, None]  # p(y | x)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            logs = np.log(cond / np.where(live_y, p_y, 1.0)[None, :])
-        g_zero = np.sum(np.where(cond > 0, cond * logs, 0.0), axis=1)  # KL(p(.|x) || p(.))
-        score = np.where(used[None, :], _weighted_g(cond, g), g_zero[:, None]) + lam * d
-        weight = p_x
-        weights_c = row * used
-    low = np.min(score, axis=-1, keepdims=True)
-    with np.errstate(invalid="ignore"):
-        gap = np.where(weights_c > 0, weights_c * (score - low), 0.0)
-    cells = np.where(weight > 0, weight * gap.sum(axis=-1), 0.0)
-
-    if budget is None:
-        slack, over = abs(lam), 0.0
-    else:
-        b = _v.budget(budget)
-        slack, over = max(lam, 0.0) * max(b - cost, 0.0), max(cost - b, 0.0)
-    log_ratio = None
-    if knows == "x_and_y" and hamming and k == 2 and kp == 2:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            log_ratio = np.array([[g[y, x] - g[y, 1 - x] for y in range(ell)] for x in range(2)])
-    return OptimalityResiduals(cells=cells, score=score, dual=lam, budget_slack=float(slack),
-                               infeasibility=float(max(over, infeasible)), log_ratio=log_ratio)
-
-
-def _weighted_g(cond: np.ndarray, g: np.ndarray) -> np.ndarray:
-    """``sum_y p(y | x) g[y, xh]`` skipping terms with ``p(y | x) = 0`` (where ``g`` may be infinite)."""
-    out = np.zeros((cond.shape[0], g.shape[1]))
-    for x in range(cond.shape[0]):
-        ys = cond[x] > 0
-        out[x] = cond[x, ys] @ g[ys] if np.any(ys) else 0.0
-    return out
 
 
 # ------------------------------------------------------------------ builders
@@ -561,7 +363,9 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
     def sync(ap: AttackProblem) -> None:
         p = _p_xy(P.value, (k, ell))  # a new value must still be a pmf
         if "budget" in params:
-            _check_reachable(p, model.distortion, float(params["budget"].value))
+            budget = params["budget"].value
+            assert budget is not None  # sync runs after AttackProblem._check_values, which rejects None
+            _check_reachable(p, model.distortion, float(budget))
 
     def optimality(result: AttackResult) -> OptimalityResiduals:
         if result.problem is not None and result.problem.custom:
@@ -639,8 +443,9 @@ def _channel_form(model: DiscreteModel, P: cp.Parameter, knows: str):
     """The joint ``r`` (flattened to rows ``x*l + y``) and its linear views."""
     k, ell, kp = model.k, model.ell, model.output_size
     cons = []
-    variables = {}
+    variables: dict[str, cp.Expression] = {}
     p_rows = cp.reshape(P, (k * ell, 1), order="C")
+    R: cp.Expression
     if knows == "x_and_y":
         R = cp.Variable((k * ell, kp), nonneg=True, name="joint")
         cons.append(cp.sum(R, axis=1) == cp.reshape(P, (k * ell,), order="C"))
@@ -746,7 +551,7 @@ def _channel_from_output(p: np.ndarray, q_joint: np.ndarray, identity: np.ndarra
                 deficit[j] -= step
                 if deficit[j] <= 0:
                     j += 1
-            if excess[x] > 0:  # rounding: put the crumbs on the last output with room
+            if excess[x] > 0:  # rounding crumbs: onto the output with the largest target mass q
                 coupling[x, int(np.argmax(q))] += excess[x]
         live = p[:, y] > 0
         channel[live, y] = coupling[live] / p[live, y][:, None]
@@ -812,7 +617,7 @@ def binary_channel(p_xy, budget, *, knows: str = "x_and_y", formulation: str = "
 @rebuildable
 def discrete_channel(p_xy, budget, distortion=None, output_size=None, *, knows: str = "x_and_y",
                      formulation: str = "channel") -> AttackProblem:
-    """Finite alphabets with any distortion (MATH.md section 5).
+    """Finite alphabets with any distortion (docs/theory.md section 5).
 
     ``X in {0..k-1}``, ``Y in {0..l-1}`` with joint pmf ``p_xy[x, y]``; the
     attacker outputs ``Xhat in {0..k'-1}`` with ``E distortion[X, Xhat] <= budget``,
@@ -865,3 +670,176 @@ def discrete_channel(p_xy, budget, distortion=None, output_size=None, *, knows: 
     return _build(model, budget, knows, formulation, "discrete_channel",
                   f"discrete channel, k={k}, l={ell}, k'={model.output_size}"
                   + ("" if model.hamming else ", custom distortion"))
+
+
+# ------------------------------------------------------- the family descriptions
+# What only the discrete families know, declared once for the generic modules:
+# how to draw feasible attack channels and the logit witness (Lemma 2.1's checks),
+# the least feasible budget, the named cases, the parameters of the CLI and spec files.
+
+def _discrete_data(ap: AttackProblem):
+    """``(p_xy, distortion, knows, base)`` of a discrete problem; ``base`` is the least-cost map."""
+    if "p_xy" not in ap.parameters or "distortion" not in ap.spec:
+        raise InvalidInputError("attack_problem", f"the {ap.family} problem does not record p_xy and its "
+                                "distortion; build it with a mi_cvx discrete factory")
+    p = np.asarray(ap.parameters["p_xy"].value, dtype=float)
+    d = np.asarray(ap.spec["distortion"], dtype=float)
+    knows = ap.spec.get("knows", "x_and_y")
+    model = ap.spec.get("model")
+    outputs = model.identity_outputs() if model is not None else np.argmin(d, axis=1)
+    k, ell = p.shape
+    base = np.zeros((k, ell, d.shape[1]))
+    base[np.arange(k), :, outputs] = 1.0
+    return p, d, knows, base
+
+
+def _discrete_space(ap: AttackProblem) -> AttackSpace:
+    """Attack channels ``P(xh | x, y)`` meeting ``E d(X, Xhat) <= D``."""
+    p, d, knows, base = _discrete_data(ap)
+    k, ell = p.shape
+    kp = d.shape[1]
+    budget = budget_value(ap)
+    least = expected_distortion(p, base, d)
+
+    def sample(rng: np.random.Generator) -> np.ndarray:
+        rows = ell if knows == "x_and_y" else 1
+        if rng.random() < 0.25:  # a deterministic map
+            chan = np.zeros((k, rows, kp))
+            chan[np.arange(k)[:, None], np.arange(rows)[None, :], rng.integers(kp, size=(k, rows))] = 1.0
+        else:
+            chan = rng.dirichlet(np.full(kp, rng.uniform(0.2, 2.0)), size=(k, rows))
+        chan = np.broadcast_to(chan, (k, ell, kp)).copy()
+        if budget is not None:
+            cost = expected_distortion(p, chan, d)
+            target = least + (budget - least) * (1.0 if rng.random() < 0.25 else rng.uniform(0.0, 1.0))
+            if cost > target:  # mix with the least-cost map until the budget is met (cost is linear)
+                a = (target - least) / (cost - least)
+                chan = (1.0 - a) * base + a * chan
+        return chan
+
+    def mi(chan) -> float:
+        return channel_mi(p, chan)
+
+    def violation(chan) -> float:
+        chan = np.asarray(chan, dtype=float)
+        parts = [max(0.0, -float(chan.min())), float(np.abs(chan.sum(axis=2) - 1.0).max())]
+        if budget is not None:
+            parts.append(max(0.0, expected_distortion(p, chan, d) - budget))
+        if knows == "x":  # a label-blind channel does not depend on y
+            parts.append(float(np.abs(chan - chan[:, :1, :]).max()))
+        return float(max(parts))
+
+    return AttackSpace(
+        description=("attack channels P(xh | x, y) (rows on the simplex"
+                     + (", independent of y" if knows == "x" else "")
+                     + ") with E d(X, Xhat) <= budget; I(Y; Xhat) evaluated with mi_cvx.info.channel_mi"),
+        sample=sample, mi=mi, violation=violation)
+
+
+def _discrete_witness(ap: AttackProblem, seed: int = 0) -> Check:
+    p, d, knows, base = _discrete_data(ap)
+    space = _discrete_space(ap)
+    rng = np.random.default_rng(seed)
+    # A feasible target channel that moves I: the best of a few samples on the budget's boundary.
+    candidates = [space.sample(rng) for _ in range(16)]
+    target = max(candidates, key=lambda c: abs(space.mi(c) - space.mi(base)))
+
+    def info_at(s: float) -> float:
+        w = 1.0 / (1.0 + math.exp(-s))
+        return channel_mi(p, (1.0 - w) * base + w * target)
+
+    chk = nonconvexity_witness(info_at, -8.0, 8.0, what="I(s)")
+    form = "P(s) = (1 - sigmoid(s)) P_0 + sigmoid(s) P_1 (logit s; P_0 the least-distortion map, P_1 feasible)"
+    within = "every P(s) is within the budget, and " if budget_value(ap) is not None else ""
+    chk.detail = f"logit of the attack channel, {form}; {within}I is convex in P but not in s: {chk.detail}"
+    chk.data["parametrisation"] = form
+    return chk
+
+
+def _least_budget(ap: AttackProblem) -> float:
+    """The least feasible budget: the expected distortion of the least-cost map."""
+    p, d, _, base = _discrete_data(ap)
+    return expected_distortion(p, base, d)
+
+
+_P_BINARY = np.array([[0.3, 0.1], [0.15, 0.45]])  # p_xy[x, y]; zero-information budget D0 = 0.218
+_P_SOURCE = np.array([0.5, 0.3, 0.2])
+
+
+def _binary_cases() -> list[Case]:
+    out = []
+    for name, budget, formulation, note in [
+        ("binary_channel_flip", 0.1, "channel", "Theorem 3.3: budget below the zero-information threshold"),
+        ("binary_channel_zero_information", 0.25, "channel",
+         "budget above D0 = min(p(0), p(1)) |a_0 - a_1|: all information removed (I* = 0)"),
+        ("binary_channel_transport", 0.05, "transport", "Theorem 3.3 in the total-variation (transport) form"),
+    ]:
+        out.append(Case(
+            name=name, family="binary_channel", group="discrete",
+            factory=functools.partial(binary_channel, _P_BINARY, budget, formulation=formulation),
+            parameters={"p_xy": _P_BINARY, "budget": budget, "formulation": formulation},
+            oracle=_oracles.binary_oracle(_P_BINARY, budget).mi,
+            reference="oracles.binary_oracle (total-variation oracle, docs/theory.md section 4)", note=note))
+    return out
+
+
+def _general_cases() -> list[Case]:
+    out = []
+    out.append(Case(
+        name="discrete_binary_general", family="discrete_channel", group="discrete",
+        factory=functools.partial(discrete_channel, _P_BINARY, 0.1),
+        parameters={"p_xy": _P_BINARY, "budget": 0.1},
+        oracle=_oracles.binary_oracle(_P_BINARY, 0.1).mi,
+        reference="oracles.binary_oracle (the general factory on a binary Hamming problem)",
+        note="discrete_channel with k = l = 2 and the default Hamming distortion"))
+    p_diag = np.diag(_P_SOURCE)
+    for name, formulation in [("discrete_hamming_rate_distortion", "channel"),
+                              ("discrete_hamming_transport", "transport")]:
+        out.append(Case(
+            name=name, family="discrete_channel", group="discrete",
+            factory=functools.partial(discrete_channel, p_diag, 0.15, formulation=formulation),
+            parameters={"p_xy": p_diag, "budget": 0.15, "formulation": formulation},
+            oracle=_oracles.rate_distortion_hamming(_P_SOURCE, 0.15),
+            reference="oracles.rate_distortion_hamming (X = Y: the rate-distortion function, docs/theory.md section 5)",
+            note=f"diagonal p_xy (X = Y), Hamming distortion, {formulation} form"))
+    return out
+
+
+_KNOWS = Param("knows", "choice", "what the attacker sees: x_and_y (the paper's attacker) or x (label-blind)",
+               choices=KNOWS)
+_FORMULATION = Param("formulation", "choice", "channel (the attack channel, default) or transport (the joint "
+                     "of X and Xhat)", choices=FORMULATIONS)
+_P_XY = Param("p_xy", "array", "the joint pmf p[x, y]", required=True)
+
+FAMILIES = (
+    Family(
+        name="binary_channel",
+        summary="Theorem 3.3: X, Y binary, Xhat = X xor Delta, expected flips <= budget",
+        factory=binary_channel,
+        params=(_P_XY, Param("budget", "budget", "the expected number of flips", required=True), _KNOWS, _FORMULATION),
+        theory="docs/theory.md section 4",
+        group="discrete",
+        aliases=("binary",),
+        oracles={"solution": _oracles.binary_oracle, "zero_threshold": _oracles.binary_zero_threshold},
+        attack_space=_discrete_space, witness=_discrete_witness, least_budget=_least_budget,
+        cases=_binary_cases,
+        attackers=KNOWS, formulations=FORMULATIONS,
+    ),
+    Family(
+        name="discrete_channel",
+        summary="finite alphabets: E d(X, Xhat) <= budget, any distortion",
+        factory=discrete_channel,
+        params=(_P_XY, Param("budget", "budget", "the expected distortion E d(X, Xhat)", required=True),
+                Param("distortion", "array", "the distortion matrix d[x, xhat] (default Hamming)"),
+                Param("output_size", "integer", "the size of Xhat's alphabet (default: that of X)"),
+                _KNOWS, _FORMULATION),
+        theory="docs/theory.md section 5",
+        group="discrete",
+        aliases=("discrete",),
+        oracles={"binary": _oracles.binary_oracle, "rate_distortion_hamming": _oracles.rate_distortion_hamming,
+                 "rate_distortion_channel": _oracles.rate_distortion_channel},
+        attack_space=_discrete_space, witness=_discrete_witness, least_budget=_least_budget,
+        cases=_general_cases,
+        attackers=KNOWS, formulations=FORMULATIONS,
+    ),
+)

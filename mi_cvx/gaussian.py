@@ -1,4 +1,4 @@
-"""Gaussian attack problems as log-det SDPs (MATH.md sections 1-3 and 6).
+"""Gaussian attack problems as log-det SDPs (docs/theory.md sections 1-3 and 6).
 
 Model: ``Y ~ N(0, signal_cov)`` in R^n, ``X = A Y + N`` with
 ``N ~ N(0, noise_cov)`` in R^m independent of ``Y``; the attacker adds
@@ -32,6 +32,7 @@ Attack readout (``result.attack``)
 from __future__ import annotations
 
 import functools
+import math
 from dataclasses import dataclass
 
 import cvxpy as cp
@@ -40,8 +41,10 @@ import numpy as np
 from . import oracles as _oracles
 from . import resources as _resources
 from . import validate as _v
+from .convexity.checks import SET_TOL, AttackSpace, Check, budget_value, nonconvexity_witness
 from .core import AttackProblem, parameter, rebuildable
 from .errors import InvalidInputError
+from .family import Case, Family, Param
 from .info import conditional_covariance, gaussian_linear_mi
 
 KNOWS = ("x_and_y", "x")
@@ -187,10 +190,9 @@ def _build(model: GaussianModel, budget, knows: str, formulation: str, family: s
         problem = _build_compact(model, units, budget, family, description, oracle)
     else:
         problem = _build_full(model, units, budget, knows, family, description, oracle)
-    problem._exact = _exact_path(model, units, knows)
-    problem._no_attack = lambda values: model.structure.no_attack_mi
-    if knows == "x_and_y":
-        problem._zero_threshold = _zero_threshold(model)
+    problem.with_hooks(exact=_exact_path(model, units, knows),
+                       no_attack=lambda values: model.structure.no_attack_mi,
+                       zero_threshold=_zero_threshold(model) if knows == "x_and_y" else None)
     return problem
 
 
@@ -319,6 +321,8 @@ def _build_full(model: GaussianModel, units: Units, budget, knows, family, descr
         # equality constraints on its fixed blocks is the same set, but about twice as slow to
         # solve: Clarabel, m = n = 20.)
         K = cp.Variable((n, n), symmetric=True, name="posterior_cov")
+        s_yd: cp.Expression
+        s_dd: cp.Expression
         if s == 0:  # nothing to attack: the information left is I(Y; X)
             s_yd = cp.Constant(np.zeros((n, 0)))
             s_dd = cp.Constant(np.zeros((0, 0)))
@@ -330,7 +334,7 @@ def _build_full(model: GaussianModel, units: Units, budget, knows, family, descr
             s_dd = cp.Variable((s, s), symmetric=True, name="attack_cov")  # Cov(Delta_s)
             s_xd = cp.Variable((p, s), name="attack_noise_cov") if p else None  # Cov(xi, Delta_s)
             blocks = [[sy, s_yd], [s_yd.T, s_dd]]
-            if p:
+            if s_xd is not None:  # p > 0
                 blocks = [[sy, np.zeros((n, p)), s_yd], [np.zeros((p, n)), np.eye(p), s_xd],
                           [s_yd.T, s_xd.T, s_dd]]
             S = cp.bmat(blocks)
@@ -338,7 +342,7 @@ def _build_full(model: GaussianModel, units: Units, budget, knows, family, descr
         # Cov(Y, Z) and Cov(Z) are affine in S (Z = A Y + L xi + E Delta_s).
         m_yz = sy @ A.T + s_yd @ E.T
         m_zz = A @ sy @ A.T + model.noise_cov + A @ s_yd @ E.T + E @ s_yd.T @ A.T + E @ s_dd @ E.T
-        if p and s:
+        if s_xd is not None:  # p > 0 and s > 0
             m_zz = m_zz + L @ s_xd @ E.T + E @ s_xd.T @ L.T
         lmi = cp.bmat([[sy - K, m_yz], [m_yz.T, m_zz]])
         cons.append(0.5 * (lmi + lmi.T) >> 0)
@@ -346,7 +350,7 @@ def _build_full(model: GaussianModel, units: Units, budget, knows, family, descr
         if knows == "x" and s:
             # Delta independent of Y given X: Cov(Delta, Y) = Cov(Delta, X) Cov(X)^+ Cov(X, Y).
             c_x_pinv = np.linalg.pinv(model.x_cov, rcond=1e-12, hermitian=True)
-            s_dx = s_yd.T @ A.T + (s_xd.T @ L.T if p and s else 0)
+            s_dx = s_yd.T @ A.T + (s_xd.T @ L.T if s_xd is not None else 0)  # s_xd: p > 0 and s > 0
             cons.append(s_yd.T - s_dx @ c_x_pinv @ (A @ sy) == 0)
 
         budget_con = None
@@ -369,9 +373,11 @@ def _build_full(model: GaussianModel, units: Units, budget, knows, family, descr
             joint_norm = T @ Sv @ T.T
             F, G, W = units.gains(*_gains(joint_norm, n, m))
             joint = scale[:, None] * joint_norm * scale[None, :]
+            K_value = K.value
+            assert K_value is not None  # read after a solve with a point: every variable has a value
             return {
                 "attack": {"joint_cov": joint, "F": F, "G": G, "W_cov": W,
-                           "attack_cov": joint[n + m:, n + m:], "posterior_cov": units.signal * K.value},
+                           "attack_cov": joint[n + m:, n + m:], "posterior_cov": units.signal * K_value},
                 "mi_check": user_model.mi_of(joint),
                 "budget_used": units.observation * float(np.trace(Sv[n + p:, n + p:])),
                 "dual_scale": 1.0 / units.observation,
@@ -409,7 +415,7 @@ def _full_sizes(model: GaussianModel, p: int) -> _resources.Sizes:
 
 
 def _build_compact(model: GaussianModel, units: Units, budget, family, description, oracle) -> AttackProblem:
-    """Rate-distortion SDP of the noiseless observation ``X = A Y`` (MATH.md section 2).
+    """Rate-distortion SDP of the noiseless observation ``X = A Y`` (docs/theory.md section 2).
 
     In the eigenbasis ``Cov(X) = U diag(lam) U^T`` (``lam > 0``): maximise
     ``log_det(K)`` subject to ``0 << K << diag(lam)`` and ``trace(K) <= D``;
@@ -436,7 +442,9 @@ def _build_compact(model: GaussianModel, units: Units, budget, family, descripti
     problem = cp.Problem(cp.Minimize(half_logdet_lam - 0.5 * cp.log_det(K)), cons)
 
     def readout(ap: AttackProblem) -> dict:
-        Kv = 0.5 * (K.value + K.value.T)
+        K_value = K.value
+        assert K_value is not None  # read after a solve with a point: every variable has a value
+        Kv = 0.5 * (K_value + K_value.T)
         H = -(U @ (Kv / lam) @ U.T)  # Delta = H X + W, H = -K C^+ in the original frame
         W = U @ (Kv - (Kv / lam) @ Kv) @ U.T
         F, G, W = units.gains(H @ A, np.zeros((m, m)), 0.5 * (W + W.T))
@@ -521,7 +529,7 @@ def gaussian_scalar(signal_var, noise_var, budget, *, knows: str = "x_and_y") ->
     -------
     AttackProblem
         ``parameters["budget"]`` is a ``cp.Parameter``; ``oracle()`` is the
-        closed form of MATH.md section 1 (for ``knows="x_and_y"``).
+        closed form of docs/theory.md section 1 (for ``knows="x_and_y"``).
 
     Raises
     ------
@@ -543,7 +551,7 @@ def gaussian_scalar(signal_var, noise_var, budget, *, knows: str = "x_and_y") ->
 @rebuildable
 def gaussian_vector(A, budget, signal_cov=1.0, noise_cov=0.0, *, knows: str = "x_and_y",
                     formulation: str = "full") -> AttackProblem:
-    """The general Gaussian model ``X = A Y + N`` (MATH.md section 3; Theorem 3.2).
+    """The general Gaussian model ``X = A Y + N`` (docs/theory.md section 3; Theorem 3.2).
 
     Parameters
     ----------
@@ -568,11 +576,14 @@ def gaussian_vector(A, budget, signal_cov=1.0, noise_cov=0.0, *, knows: str = "x
     Returns
     -------
     AttackProblem
-        Variables: ``joint_cov`` (the PSD covariance of ``(Y, xi, Delta)`` with
-        ``N = L xi``), ``attack_cov`` (``Cov(Delta)``), ``attack_signal_cov``
-        (``Cov(Delta, Y)``), ``posterior_cov``.  ``oracle()``: the exact
-        structured path when the noise is isotropic (falling bar when it is
-        zero), for the paper's attacker.
+        Variables with ``formulation="full"``: ``joint_cov`` (the PSD
+        covariance of ``(Y, xi, Delta)`` with ``N = L xi``), ``attack_cov``
+        (``Cov(Delta)``), ``attack_signal_cov`` (``Cov(Delta, Y)``),
+        ``posterior_cov``; with ``formulation="compact"``: ``error_cov`` (the
+        reconstruction error's covariance in the row space of ``A``) and
+        ``attack_cov``.  ``oracle()``: the exact structured path when the noise
+        is isotropic or commutes with ``A signal_cov A^T`` (the falling bar
+        when it is zero), for the paper's attacker.
 
     Raises
     ------
@@ -589,7 +600,7 @@ def gaussian_vector(A, budget, signal_cov=1.0, noise_cov=0.0, *, knows: str = "x
 @rebuildable
 def gaussian_sparse(A, support, budget=None, signal_cov=1.0, noise_cov=1.0, *,
                     knows: str = "x_and_y") -> AttackProblem:
-    """The attack confined to the rows ``support`` of ``X = A Y + N`` (MATH.md section 6).
+    """The attack confined to the rows ``support`` of ``X = A Y + N`` (docs/theory.md section 6).
 
     With ``budget=None`` the attacked rows may be changed arbitrarily, and the
     optimum is Theorem 4.1's ``I*(S)`` (the information left in the clean rows);
@@ -629,7 +640,7 @@ def gaussian_sparse(A, support, budget=None, signal_cov=1.0, noise_cov=1.0, *,
     """
     model = _model(A, signal_cov, noise_cov, support=support)
     clean = np.setdiff1d(np.arange(model.m), model.support)
-    _oracles._check_clean_noise(model.noise_cov, clean)
+    _v.clean_rows_noise(model.noise_cov, clean)
     support_cov_trace = float(np.trace(model.x_cov[np.ix_(model.support, model.support)]))
     structured = _structured_oracle(model) if clean.size == 0 else None
 
@@ -640,3 +651,249 @@ def gaussian_sparse(A, support, budget=None, signal_cov=1.0, noise_cov=1.0, *,
 
     return _build(model, budget, knows, "full", "gaussian_sparse",
                   f"Gaussian sparse attack, m={model.m}, n={model.n}, |S|={model.support.size}", oracle)
+
+
+# ------------------------------------------------------- the family descriptions
+# What only the Gaussian families know, declared once for the generic modules:
+# how to draw feasible attacks and the deterministic-attack witness (Lemma 2.1's
+# checks, mi_cvx.convexity), the named cases with known optima (mi_cvx.cases),
+# the parameters the CLI and spec files are generated from (mi_cvx.cli).
+
+def _gaussian_model(ap: AttackProblem):
+    model = ap.spec.get("model")
+    if model is None:
+        raise InvalidInputError("attack_problem", f"the {ap.family} problem does not record its Gaussian model "
+                                "(spec['model']); build it with a mi_cvx Gaussian factory")
+    return model
+
+
+def _gaussian_space(ap: AttackProblem) -> AttackSpace:
+    """Joint covariances of ``(Y, N, Delta)`` with the fixed blocks and ``trace Cov(Delta) <= D``."""
+    model = _gaussian_model(ap)
+    knows = ap.spec.get("knows", "x_and_y")
+    A, sy, sn = model.A, model.signal_cov, model.noise_cov
+    n, m = model.n, model.m
+    rows = np.asarray(model.support, dtype=int)
+    s = rows.size
+    outside = np.setdiff1d(np.arange(m), rows)
+    E = np.eye(m)[:, rows]
+    x_cov = model.x_cov
+    budget = budget_value(ap)
+    cap = budget if budget is not None else max(2.0 * float(np.trace(x_cov[np.ix_(rows, rows)])), 1.0)
+    noisy = bool(np.any(sn))
+    scale = max(1.0, float(np.abs(x_cov).max()), float(np.abs(sy).max()), cap)
+    c_x_pinv = np.linalg.pinv(x_cov, rcond=1e-12, hermitian=True)
+    iy, i_n, i_d = slice(0, n), slice(n, n + m), slice(n + m, n + 2 * m)
+
+    def sample(rng: np.random.Generator) -> np.ndarray:
+        if knows == "x":  # Delta = H X + W: independent of Y given X
+            H = rng.normal(size=(s, m))
+            F, G = H @ A, H
+        else:
+            F = rng.normal(size=(s, n))
+            G = rng.normal(size=(s, m)) if noisy else np.zeros((s, m))
+            if rng.random() < 1 / 3:  # strong attacks near Delta_S = -(A Y)_S, where I is small
+                F = 0.2 * F - E.T @ A
+        B = rng.normal(size=(s, s)) * rng.uniform(0.05, 1.0)
+        W = B @ B.T
+        if noisy and rng.random() < 0.25:
+            W = np.zeros((s, s))  # a deterministic linear attack
+        cost = float(np.trace(F @ sy @ F.T + G @ sn @ G.T + W))
+        target = cap * (1.0 if rng.random() < 0.25 else rng.uniform(0.0, 1.0))  # on the boundary, or inside
+        alpha = math.sqrt(target / cost) if cost > 0 else 0.0
+        return model.joint_from_gains(alpha * (E @ F), alpha * (E @ G), alpha**2 * (E @ W @ E.T))
+
+    def violation(joint) -> float:
+        joint = np.asarray(joint, dtype=float)
+        parts = [
+            np.abs(joint - joint.T).max(),
+            np.abs(joint[iy, iy] - sy).max(),
+            np.abs(joint[i_n, i_n] - sn).max(),
+            np.abs(joint[iy, i_n]).max(),
+            max(0.0, -float(np.linalg.eigvalsh(0.5 * (joint + joint.T)).min())),
+        ]
+        c_dd = joint[i_d, i_d]
+        if budget is not None:
+            parts.append(max(0.0, float(np.trace(c_dd)) - budget))
+        if outside.size:  # Delta vanishes on rows the attacker may not touch
+            parts.append(np.abs(joint[n + m + outside, :]).max())
+        if knows == "x":
+            c_dy = joint[i_d, iy]
+            c_dx = c_dy @ A.T + joint[i_d, i_n]
+            parts.append(np.abs(c_dy - c_dx @ c_x_pinv @ (A @ sy)).max())
+        return float(max(parts))
+
+    return AttackSpace(
+        description=("joint covariances S of (Y, N, Delta) with Cov(Y), Cov(N) fixed, Y and N independent and "
+                     "trace Cov(Delta) <= budget; I(Y; Z) evaluated with the Gaussian formula "
+                     "(mi_cvx.info.gaussian_linear_mi) at S"),
+        sample=sample, mi=model.mi_of, violation=violation, tol=SET_TOL * scale)
+
+
+def _gaussian_witness(ap: AttackProblem) -> Check:
+    model = _gaussian_model(ap)
+    A, sy = model.A, model.signal_cov
+    m = model.m
+    rows = np.asarray(model.support, dtype=int)
+    P = np.zeros((m, m))
+    P[rows, rows] = 1.0
+    budget = budget_value(ap)
+    noiseless_rows = not np.any(model.noise_cov[np.ix_(rows, rows)])
+    gain_power = float(np.trace(P @ A @ sy @ A.T @ P))
+    cap = budget if budget is not None else 2.0 * float(np.trace(model.x_cov[np.ix_(rows, rows)]))
+    # With no noise on the attacked rows a deterministic attack leaves I infinite
+    # unless it cancels the signal: give W a quarter of the budget there.
+    w = 0.25 * cap / max(rows.size, 1) if noiseless_rows else 0.0
+    W = w * P
+
+    def info_at(f: float) -> float:
+        return model.mi_of(model.joint_from_gains(f * (P @ A), np.zeros((m, m)), W))
+
+    f_max = math.sqrt(max(cap - w * rows.size, 0.0) / gain_power) if gain_power > 0 else 1.0
+    form = "Delta = f (A Y)_S" + (f" + W, W ~ N(0, {w:.3g} I)" if w else "")
+    chk = None
+    if f_max > 0:
+        chk = nonconvexity_witness(info_at, -f_max, f_max, what="I(f)")
+        where = (f"within the budget (|f| <= {f_max:.3g})" if budget is not None
+                 else f"for |f| <= {f_max:.3g} (no budget: twice the attacked rows' power)")
+    if chk is None or not chk.passed:  # convex on the budget's interval (or no room): look beyond it
+        chk = nonconvexity_witness(info_at, -1.0 - 4.0, -1.0 + 4.0, what="I(f)")
+        where = ("outside the budget (inside it I(f) happens to be convex)" if f_max > 0
+                 else "outside the budget (which allows no gain)")
+    chk.detail = f"gain of a deterministic attack {form}, {where}: {chk.detail}"
+    chk.data["parametrisation"] = form
+    return chk
+
+
+_A_TALL = np.array([[1.0, 0.5], [0.0, 1.0], [0.3, -0.2]])  # 3 x 2, rank 2
+_A_WIDE = np.array([[1.0, 0.2, -0.4], [0.1, 0.8, 0.3]])  # 2 x 3, full row rank
+_SY_2 = np.array([[1.0, 0.3], [0.3, 0.6]])
+_SY_DIAG3 = np.diag([2.0, 1.0, 0.5])
+
+
+def _scalar_cases() -> list[Case]:
+    out = []
+    for name, sy2, sn2, d, note in [
+        ("gaussian_scalar_noisy", 1.0, 0.5, 0.3, "Theorem 3.1, budget below the signal variance"),
+        ("gaussian_scalar_low_snr", 0.5, 2.0, 0.1, "Theorem 3.1 with noise stronger than the signal"),
+        ("gaussian_scalar_noiseless", 2.0, 0.0, 0.5,
+         "zero noise: the Gaussian rate-distortion function 0.5 log(signal_var / budget)"),
+        ("gaussian_scalar_budget_exceeds", 1.0, 0.4, 1.5,
+         "budget >= signal variance: Delta = -Y removes all information (I* = 0)"),
+    ]:
+        out.append(Case(
+            name=name, family="gaussian_scalar", group="gaussian",
+            factory=functools.partial(gaussian_scalar, sy2, sn2, d),
+            parameters={"signal_var": sy2, "noise_var": sn2, "budget": d},
+            oracle=float(_oracles.scalar_gaussian_mi(sy2, sn2, d)),
+            reference="oracles.scalar_gaussian_mi (Theorem 3.1 closed form)", note=note))
+    return out
+
+
+def _vector_cases() -> list[Case]:
+    out = []
+    svals = np.linalg.svd(_A_TALL, compute_uv=False)
+    d = 0.6
+    out.append(Case(
+        name="gaussian_vector_noiseless", family="gaussian_vector", group="gaussian",
+        factory=functools.partial(gaussian_vector, _A_TALL, d, 1.0, 0.0),
+        parameters={"A": _A_TALL, "budget": d, "signal_cov": 1.0, "noise_cov": 0.0},
+        oracle=_oracles.falling_bar(svals**2, d).mi,
+        reference="oracles.falling_bar (Theorem 3.2, Algorithm 1)",
+        note="full joint-covariance SDP of the noiseless projection"))
+
+    d = 0.5
+    out.append(Case(
+        name="gaussian_vector_isotropic", family="gaussian_vector", group="gaussian",
+        factory=functools.partial(gaussian_vector, _A_TALL, d, _SY_2, 0.3),
+        parameters={"A": _A_TALL, "budget": d, "signal_cov": _SY_2, "noise_cov": 0.3},
+        oracle=_oracles.isotropic_gaussian(_A_TALL, d, _SY_2, 0.3).mi,
+        reference="oracles.isotropic_gaussian (structured exact path, docs/theory.md section 3)",
+        note="correlated signal, isotropic noise"))
+
+    svals = np.linalg.svd(_A_WIDE, compute_uv=False)
+    d = 0.4
+    out.append(Case(
+        name="gaussian_vector_compact", family="gaussian_vector", group="gaussian",
+        factory=functools.partial(gaussian_vector, _A_WIDE, d, 1.0, 0.0, formulation="compact"),
+        parameters={"A": _A_WIDE, "budget": d, "signal_cov": 1.0, "noise_cov": 0.0, "formulation": "compact"},
+        oracle=_oracles.falling_bar(svals**2, d).mi,
+        reference="oracles.falling_bar (Theorem 3.2)",
+        note="compact rate-distortion SDP in X-space"))
+    return out
+
+
+def _sparse_cases() -> list[Case]:
+    out = []
+    for name, support, note in [
+        ("gaussian_sparse_one_row", [0], "Theorem 4.1: the strongest sensor attacked without a budget"),
+        ("gaussian_sparse_two_rows", [1, 2], "Theorem 4.1: two of three sensors attacked without a budget"),
+    ]:
+        out.append(Case(
+            name=name, family="gaussian_sparse", group="sparse",
+            factory=functools.partial(gaussian_sparse, np.eye(3), support, None, _SY_DIAG3, 0.1),
+            parameters={"A": np.eye(3), "support": support, "budget": None, "signal_cov": _SY_DIAG3,
+                        "noise_cov": 0.1},
+            oracle=_oracles.subset_mi(_SY_DIAG3, 0.1, support, A=np.eye(3)),
+            reference="oracles.subset_mi (Theorem 4.1 closed form I*(S))", note=note))
+    return out
+
+
+_KNOWS = Param("knows", "choice", "what the attacker sees: x_and_y (the paper's attacker) or x (label-blind)",
+               choices=KNOWS)
+_SIGNAL_COV = Param("signal_cov", "array", "Cov(Y): a number (times I) or a matrix")
+_THEORY = "docs/theory.md"
+
+FAMILIES = (
+    Family(
+        name="gaussian_scalar",
+        summary="Theorem 3.1: Y ~ N(0, signal_var), X = Y + N, E[Delta^2] <= budget",
+        factory=gaussian_scalar,
+        params=(Param("signal_var", "number", "Var(Y) (default 1)", default=1.0),
+                Param("noise_var", "number", "Var(N) (default 0)", default=0.0),
+                Param("budget", "budget", "the power budget E[Delta^2] <= budget", required=True),
+                _KNOWS),
+        theory=f"{_THEORY} section 1",
+        group="gaussian",
+        oracles={"mi": _oracles.scalar_gaussian_mi, "solution": _oracles.scalar_gaussian},
+        attack_space=_gaussian_space, witness=_gaussian_witness,
+        cases=_scalar_cases,
+        attackers=KNOWS,
+    ),
+    Family(
+        name="gaussian_vector",
+        summary="X = A Y + N, E||Delta||^2 <= budget (Theorem 3.2 when noiseless)",
+        factory=gaussian_vector,
+        params=(Param("A", "observation", "the observation matrix (m x n)", required=True),
+                Param("budget", "budget", "the power budget E||Delta||^2 <= budget", required=True),
+                _SIGNAL_COV,
+                Param("noise_cov", "array", "Cov(N): a number (times I) or a matrix (default 0)"),
+                _KNOWS,
+                Param("formulation", "choice", "full (the joint-covariance SDP, default) or compact",
+                      choices=FORMULATIONS)),
+        theory=f"{_THEORY} sections 2 and 3",
+        group="gaussian",
+        oracles={"falling_bar": _oracles.falling_bar, "structured": _oracles.structured_gaussian,
+                 "isotropic": _oracles.isotropic_gaussian},
+        attack_space=_gaussian_space, witness=_gaussian_witness,
+        cases=_vector_cases,
+        attackers=KNOWS, formulations=FORMULATIONS,
+    ),
+    Family(
+        name="gaussian_sparse",
+        summary="the attack confined to the rows `support` of X = A Y + N (Theorem 4.1 for a given subset)",
+        factory=gaussian_sparse,
+        params=(Param("A", "observation", "the observation matrix (m x n; default the identity)"),
+                Param("support", "indices", "the attacked rows", required=True),
+                Param("budget", "budget", "the power budget (default: none, the rows are replaced outright)"),
+                _SIGNAL_COV,
+                Param("noise_cov", "array", "Cov(N): a number (times I) or a matrix (default 1)"),
+                _KNOWS),
+        theory=f"{_THEORY} section 6",
+        group="sparse",
+        oracles={"subset_mi": _oracles.subset_mi},
+        attack_space=_gaussian_space, witness=_gaussian_witness,
+        cases=_sparse_cases,
+        attackers=KNOWS,
+    ),
+)

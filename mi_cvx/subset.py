@@ -24,12 +24,22 @@ are used, whichever is cheaper:
   ``G = W^T W``), on ``n x n`` matrices.
 
 Batched log-determinants (``numpy.linalg.slogdet`` on stacked arrays) run over
-chunks of subsets to bound memory; the best few candidates are re-scored with
-the accurate closed form :func:`mi_cvx.oracles.subset_mi` before one is chosen.
+chunks of subsets to bound memory; the best few candidates are re-scored
+accurately before one is chosen, by this module's own evaluation of
+``I*(S) = I(Y; X_c)``: the chain rule over the clean rows, one whitened row at
+a time, ``I = sum_i 0.5 log1p(w_i^T P_i w_i)`` with ``P_i`` the covariance of the
+signal given the rows before it, kept as a square root (see
+:func:`_information`).  It is written independently of the closed form
+:func:`mi_cvx.oracles.subset_mi` (singular values of the whitened rows), which
+checks it in the tests.
+
+:func:`subset_problem` builds the unbudgeted sparse SDP on the chosen rows (the
+conic cross-check of the search).
 """
 
 from __future__ import annotations
 
+import functools
 import itertools
 import math
 import time
@@ -38,10 +48,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from . import validate as _v
-from .core import _json_safe
+from .core import AttackProblem, rebuildable
+from .display import Verbatim, html_table, short_repr
 from .errors import InvalidInputError
+from .family import Case, Family, Param
 from .info import NATS_PER_BIT
-from .oracles import _clean_mi, _subset_model
+from .oracles import subset_mi
+from .serialize import json_safe
 
 METHODS = ("auto", "exact", "greedy")
 #: Default limit on the number of subsets scored by exact enumeration
@@ -127,7 +140,7 @@ class SubsetAttackResult:
 
     def to_dict(self) -> dict:
         """A JSON-safe dict of the result (infinities and NaN as None)."""
-        return _json_safe({
+        return json_safe({
             "subset": list(self.subset),
             "clean": list(self.clean),
             "mi": self.mi,
@@ -148,13 +161,44 @@ class SubsetAttackResult:
             "max_exact": self.max_exact,
         })
 
+    def text(self) -> str:
+        """A few readable lines (what ``mi-cvx solve subset-attack`` prints)."""
+        gap = "n/a (the exact search is not affordable)" if self.gap is None else f"{self.gap:.6g} nats"
+        return (f"family      subset_attack (Theorem 4.1)\n"
+                f"subset      {list(self.subset)}  (attacked rows, k = {self.k} of m = {self.m})\n"
+                f"I*          {self.mi:.6g} nats = {self.mi_bits:.6g} bits\n"
+                f"method      {self.method} ({self.evaluated} sets scored)\n"
+                f"gap         {gap} (to the exact optimum)")
+
+    def _rows_text(self, rows: tuple[int, ...], shown: int = 12) -> Verbatim:
+        text = ", ".join(map(str, rows[:shown]))
+        return Verbatim(f"[{text}{f', ... (+{len(rows) - shown})' if len(rows) > shown else ''}]")
+
+    def _display_fields(self) -> dict:
+        gap = Verbatim("n/a (exact not affordable)" if self.gap is None else f"{self.gap:.3g} nats")
+        return {
+            "method": self.method,
+            "k": Verbatim(f"{self.k} of m={self.m}"),
+            "mi": Verbatim(f"{self.mi:.6g} nats ({self.mi_bits:.6g} bits)"),
+            "subset": self._rows_text(self.subset),
+            "evaluated": self.evaluated,
+            "gap": gap,
+        }
+
     def __repr__(self) -> str:
-        rows = list(self.subset)
-        shown = ", ".join(map(str, rows[:12])) + (", ..." if len(rows) > 12 else "")
-        gap = "n/a (exact not affordable)" if self.gap is None else f"{self.gap:.3g} nats"
-        return (f"SubsetAttackResult(method={self.method!r}, k={self.k} of m={self.m}, "
-                f"mi={self.mi:.6g} nats ({self.mi_bits:.6g} bits), subset=[{shown}], "
-                f"evaluated={self.evaluated}, gap={gap})")
+        return short_repr("SubsetAttackResult", self._display_fields())
+
+    def _repr_html_(self) -> str:
+        rows = list(self._display_fields().items())
+        rows.insert(2, ("n", self.n))
+        rows += [("optimal", self.optimal), ("form", self.form),
+                 ("mi_unattacked", Verbatim(f"{self.mi_unattacked:.6g} nats")),
+                 ("forced", self._rows_text(self.forced)), ("seconds", self.seconds)]
+        if self.exact_mi is not None and self.gap:
+            rows += [("exact_mi", Verbatim(f"{self.exact_mi:.6g} nats")),
+                     ("exact_subset", self._rows_text(self.exact_subset or ()))]
+        title = f"SubsetAttackResult: {self.k} of {self.m} sensors ({self.method})"
+        return html_table(title, rows, status_ok=self.optimal)
 
 
 # ------------------------------------------------------------------ helpers
@@ -174,6 +218,70 @@ def _inverse_pd(mat: np.ndarray) -> np.ndarray:
 
 def _logdet_pd(mat: np.ndarray) -> float:
     return float(2.0 * np.sum(np.log(np.diag(np.linalg.cholesky(mat)))))
+
+
+def _observation(signal_cov, noise_cov, A) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validated ``(A, signal_cov, noise_cov)``; ``A=None`` is the identity, sized by a covariance matrix."""
+    if A is None:
+        size = None
+        for name, value in (("signal_cov", signal_cov), ("noise_cov", noise_cov)):
+            try:
+                shape = np.shape(value)
+            except ValueError:  # ragged nested lists
+                raise InvalidInputError(name, "expected a number or a square matrix (rows of equal length)") from None
+            if len(shape) == 2:
+                size = shape[0]
+                break
+        if size is None:
+            raise InvalidInputError("A", "is None (the identity) but signal_cov and noise_cov are both scalars, "
+                                    "so the number of sensors is unknown; pass A or a covariance matrix")
+        A = np.eye(size)
+    return _v.observation_model(A, signal_cov, noise_cov)
+
+
+def _whitened(B: np.ndarray, noise: np.ndarray, clean: np.ndarray) -> np.ndarray:
+    """Rows ``w_i`` with ``X_c = W xi + e`` up to an invertible map, ``e ~ N(0, I)`` (``noise[c, c]`` definite).
+
+    Independent sensors are divided by their noise's standard deviation;
+    correlated ones are rotated onto the noise's eigenvectors first
+    (``U^T X_c``, whose noise has the covariance ``diag(eigenvalues)``).
+    """
+    rows, sub = B[clean], noise[np.ix_(clean, clean)]
+    if _is_diagonal(sub):
+        return rows / np.sqrt(np.diag(sub))[:, None]
+    values, vectors = np.linalg.eigh(sub)
+    return (vectors.T @ rows) / np.sqrt(values)[:, None]
+
+
+def _information(W: np.ndarray) -> float:
+    """``I(xi; W xi + e)`` in nats for ``xi ~ N(0, I_n)`` and ``e ~ N(0, I)`` (one row of ``W`` per sensor).
+
+    The chain rule over the rows, ``I = sum_i I(xi; z_i | z_1..z_{i-1})``: given
+    the earlier rows ``xi`` has covariance ``P = S S^T``, so row ``i`` adds
+    ``0.5 log1p(|S^T w_i|^2)``, and conditioning on it updates ``S`` by
+    Potter's square-root step ``S <- S (I - g a a^T)``, ``a = S^T w_i``,
+    ``g = 1 / (r (1 + r))``, ``r = sqrt(1 + |a|^2)`` (then
+    ``(I - g a a^T)^2 = I - a a^T / (1 + |a|^2)``, the Kalman update).  Each
+    term is computed as a ``log1p``, so tiny information keeps its relative
+    accuracy.  With fewer rows than signal dimensions, ``xi`` is first rotated
+    onto the rows' span (``W -> R^T`` from ``W^T = Q R``; the information
+    depends only on ``W W^T``).  Rows go weakest first.
+    """
+    count, dim = W.shape
+    if count == 0:
+        return 0.0
+    if count < dim:
+        W = np.linalg.qr(W.T)[1].T
+        dim = count
+    S = np.eye(dim)
+    total = 0.0
+    for w in W[np.argsort(np.einsum("ij,ij->i", W, W), kind="stable")]:
+        a = S.T @ w
+        s = float(a @ a)
+        total += math.log1p(s)
+        r = math.sqrt(1.0 + s)
+        S -= np.outer(S @ a, a / (r * (1.0 + r)))
+    return 0.5 * total
 
 
 def _combination_chunks(r: int, s: int, chunk: int):
@@ -235,9 +343,9 @@ class _Reduced:
         return math.comb(self.r, self.k)
 
     def mi_of(self, attacked_local) -> float:
-        """Accurate ``I*(S)`` for a set of attacked local rows."""
+        """Accurate ``I*(S)`` for a set of attacked local rows (see :func:`_information`)."""
         clean = np.setdiff1d(np.arange(self.r), attacked_local)
-        return _clean_mi(self.B, self.noise, clean)
+        return _information(_whitened(self.B, self.noise, clean))
 
     def to_global(self, attacked_local) -> tuple[int, ...]:
         chosen = self.rows[np.asarray(attacked_local, dtype=int)]
@@ -316,8 +424,8 @@ class _Reduced:
         for row in best_sets:
             attacked = row if by_attacked else np.setdiff1d(np.arange(r), row)
             candidates.append((self.mi_of(attacked), tuple(int(i) for i in attacked)))
-        mi, attacked = min(candidates)
-        return np.array(attacked, dtype=int), mi, evaluated, form
+        mi, best = min(candidates)
+        return np.array(best, dtype=int), mi, evaluated, form
 
     # --------------------------------------------------------- greedy
     def greedy(self):
@@ -414,7 +522,7 @@ def subset_attack(signal_cov, noise_cov, k: int, A=None, method: str = "auto", *
     start = time.perf_counter()
     method = _v.choice("method", method, METHODS)
     max_exact = _v.integer("max_exact", max_exact, low=0)
-    A, sy, sn = _subset_model(signal_cov, noise_cov, A)
+    A, sy, sn = _observation(signal_cov, noise_cov, A)
     m, n = A.shape
     k = _v.integer("k", k, low=0, high=m)
     red = _Reduced(A, sy, sn, k)
@@ -426,12 +534,14 @@ def subset_attack(signal_cov, noise_cov, k: int, A=None, method: str = "auto", *
             "use method='greedy' or 'auto', or raise max_exact")
     use = "exact" if method == "exact" or (method == "auto" and affordable) else "greedy"
 
-    exact_mi = exact_subset = None
+    exact_mi: float | None = None
+    exact_subset: tuple[int, ...] | None = None
+    gap: float | None
     if use == "exact" or affordable:
         ex_att, ex_mi, ex_count, form = red.exact()
         exact_mi, exact_subset = ex_mi, red.to_global(ex_att)
     if use == "exact":
-        subset, mi, evaluated, gap = exact_subset, exact_mi, ex_count, 0.0
+        subset, mi, evaluated, gap = red.to_global(ex_att), ex_mi, ex_count, 0.0
     else:
         g_att, mi, evaluated = red.greedy()
         subset, form = red.to_global(g_att), "rank-one"
@@ -441,14 +551,108 @@ def subset_attack(signal_cov, noise_cov, k: int, A=None, method: str = "auto", *
                 exact_mi, exact_subset = mi, subset
             gap = mi - exact_mi
 
-    if red.forced.size:
-        mi_unattacked = math.inf
-    else:
-        mi_unattacked = _clean_mi(red.B_full[red.rows], red.noise_full[np.ix_(red.rows, red.rows)],
-                                  np.arange(red.rows.size))
+    # every row with noise clean (noiseless rows that see nothing add nothing)
+    mi_unattacked = math.inf if red.forced.size else red.mi_of(np.array([], dtype=int))
     return SubsetAttackResult(
         subset=subset, mi=float(mi), method=use, evaluated=int(evaluated), k=k, m=m, n=n,
         gap=gap, exact_mi=exact_mi, exact_subset=exact_subset, mi_unattacked=float(mi_unattacked),
         forced=tuple(int(i) for i in red.forced), form=form, seconds=time.perf_counter() - start,
         max_exact=max_exact,
     )
+
+
+@rebuildable
+def subset_problem(signal_cov, noise_cov, k: int, A=None, method: str = "auto") -> AttackProblem:
+    """The unbudgeted sparse SDP on the rows :func:`subset_attack` picks.
+
+    Builds :func:`~mi_cvx.gaussian.gaussian_sparse` (``budget=None``) on the
+    subset chosen by :func:`subset_attack`; its optimum is Theorem 4.1's
+    ``I*`` (the minimum over all ``k``-subsets) exactly when the subset
+    search is right, so solving it cross-checks the search with a conic
+    solver.  (Formerly ``mi_cvx.cases.best_subset_problem``, still available
+    under that name.)
+
+    Parameters
+    ----------
+    signal_cov, noise_cov, k, A, method
+        As in :func:`subset_attack` (``A=None``: the identity, ``m = n``).
+
+    Returns
+    -------
+    AttackProblem
+
+    Raises
+    ------
+    InvalidInputError
+        As :func:`subset_attack` and :func:`mi_cvx.gaussian_sparse`.
+    """
+    from .gaussian import gaussian_sparse  # gaussian's module graph stays out of this module's import
+
+    chosen = subset_attack(signal_cov, noise_cov, k, A=A, method=method)
+    A = np.eye(chosen.m) if A is None else A
+    problem = gaussian_sparse(A, list(chosen.subset), None, signal_cov, noise_cov)
+    problem.family = "subset_attack"
+    problem.description = f"Theorem 4.1, the best {k} of {chosen.m} rows: {problem.description}"
+    return problem
+
+
+# ------------------------------------------------------- the family description
+# Theorem 4.1 is answered by a search over subsets in closed form (subset_attack); its conic
+# cross-check is the unbudgeted sparse SDP on the chosen rows (subset_problem), whose
+# convexity facts are the Gaussian ones.
+
+def _brute_force_subset_mi(signal_cov, noise_cov, k, A) -> float:
+    """``min over |S| = k`` of :func:`mi_cvx.oracles.subset_mi`, by enumeration."""
+    m = np.shape(A)[0]
+    return min(subset_mi(signal_cov, noise_cov, list(S), A=A) for S in itertools.combinations(range(m), k))
+
+
+_A_SUBSET = np.array([[1.0, 0.2, 0.0], [0.4, 1.0, -0.3], [0.0, 0.5, 1.0], [0.6, -0.4, 0.8]])
+_SY_SUBSET = np.array([[1.0, 0.4, 0.1], [0.4, 0.8, 0.2], [0.1, 0.2, 0.5]])
+_SN_SUBSET = np.diag([0.2, 0.1, 0.3, 0.15])
+
+
+def _subset_cases() -> list[Case]:
+    k = 2
+    return [Case(
+        name="subset_best_pair", family="subset_attack", group="subset",
+        factory=functools.partial(subset_problem, _SY_SUBSET, _SN_SUBSET, k, _A_SUBSET),
+        parameters={"A": _A_SUBSET, "signal_cov": _SY_SUBSET, "noise_cov": _SN_SUBSET, "k": k},
+        oracle=_brute_force_subset_mi(_SY_SUBSET, _SN_SUBSET, k, _A_SUBSET),
+        reference="min over all 2-subsets of oracles.subset_mi (Theorem 4.1, brute force)",
+        note="subset chosen by subset_attack, then the unbudgeted sparse SDP on it")]
+
+
+def _attack_space(problem: AttackProblem):
+    from .gaussian import _gaussian_space
+
+    return _gaussian_space(problem)
+
+
+def _witness(problem: AttackProblem):
+    from .gaussian import _gaussian_witness
+
+    return _gaussian_witness(problem)
+
+
+FAMILIES = (
+    Family(
+        name="subset_attack",
+        summary="Theorem 4.1: the k sensors to replace so as to leave the least information",
+        factory=subset_problem,
+        params=(Param("signal_cov", "array", "Cov(Y): a number (times I) or a matrix", required=True),
+                Param("noise_cov", "array", "Cov(N): a number (times I) or a matrix (default 0)", default=0.0),
+                Param("k", "integer", "the number of rows the attacker replaces", required=True),
+                Param("A", "observation", "the observation matrix (m x n; default the identity)"),
+                Param("method", "choice", "the subset search: auto, exact or greedy", choices=METHODS)),
+        theory="docs/theory.md section 6",
+        group="subset",
+        aliases=("subset",),
+        oracles={"subset_mi": subset_mi},
+        attack_space=_attack_space, witness=_witness,
+        cases=_subset_cases,
+        attackers=("x_and_y",),
+        budgeted=False,
+        search=subset_attack,
+    ),
+)
