@@ -100,7 +100,13 @@ def test_solve_from_spec_files(tmp_path):
                     "signal_cov = [[1.0, 0.2], [0.2, 0.5]]\n")
     code, text = run("solve", "--spec", toml, "--json")
     data = json.loads(text)
-    assert code == 0 and data["ok"] and abs(data["oracle_gap"] or 0) < 1e-5
+    assert code == 0 and data["ok"]
+    # isotropic noise (0.1 I from noise.csv): the structured closed form applies, and must be reported
+    closed = oracles.isotropic_gaussian([[1.0, 0.5], [0.2, 1.0]], 0.4, [[1.0, 0.2], [0.2, 0.5]], 0.1).mi
+    assert data["oracle"] is not None, "the spec's problem has a closed form: the oracle must be reported"
+    assert data["oracle"] == pytest.approx(closed, rel=1e-9)
+    assert abs(data["mi"] - closed) <= data["tolerance"] * (1 + closed)
+    assert data["oracle_gap"] == pytest.approx(data["mi"] - closed, abs=1e-12)
     spec = tmp_path / "binary.json"
     spec.write_text(json.dumps({"family": "binary", "p_xy": [[0.4, 0.1], [0.1, 0.4]], "budget": 0.1}))
     code, text = run("solve", "--spec", spec, "--json")

@@ -41,3 +41,13 @@ def test_default_solve_falls_back_when_the_preferred_solver_fails(monkeypatch):
         problem.solve("SCS")
     flagged = problem.solve(raise_on_failure=False, verbose=False)
     assert flagged.solver == "SCS" and not flagged.ok
+
+
+@pytest.mark.parametrize("value", [-1e-12, -1.0, [0.1, -1e-15]])
+def test_a_negative_parameter_value_is_refused_naming_it_even_below_cvxpys_tolerance(value):
+    """CVXPY's own sign check lets -1e-12 through; the solve then failed with a misleading status."""
+    problem = mi_cvx.gaussian_scalar(1.0, 0.5, 0.3)
+    with pytest.raises(mi_cvx.InvalidInputError, match="non-negative") as info:
+        problem.parameters["budget"].value = value
+    assert info.value.argument == "budget"
+    assert problem.parameters["budget"].value == 0.3

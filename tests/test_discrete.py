@@ -8,10 +8,9 @@ import cvxpy as cp
 import numpy as np
 import pytest
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 import mi_cvx
-from mi_cvx import InvalidInputError, SolverError, UnsupportedSolverError, info, oracles
+from mi_cvx import InvalidInputError, SolverError, UnsupportedSolverError, info, oracles, testing
 from mi_cvx.cases import SCS_TIGHT
 from mi_cvx.discrete import hamming_distortion, optimality_residuals
 
@@ -147,17 +146,14 @@ def test_zero_probability_cells_and_classes(solver, p):
 # --------------------------------------------------- general alphabets
 
 
-@settings(max_examples=10)
-@given(seed=st.integers(0, 10_000), k=st.integers(2, 5), ell=st.integers(1, 4), extra=st.integers(-1, 1),
-       frac=st.floats(0.05, 0.9))
-def test_channel_and_transport_forms_agree(seed, k, ell, extra, frac):
-    rng = np.random.default_rng(seed)
-    p = random_pmf(rng, (k, ell), zeros=int(rng.integers(0, 2)))
-    kp = max(1, k + extra)
-    least = float(p[kp:].sum())  # letters without a counterpart must move
-    budget = least + frac * (1 - least)
-    full = mi_cvx.discrete_channel(p, budget, output_size=kp).solve("CLARABEL")
-    compact = mi_cvx.discrete_channel(p, budget, output_size=kp, formulation="transport").solve("CLARABEL")
+@settings(max_examples=10, deadline=None, derandomize=True)
+@given(inputs=testing.discrete_inputs(5, 4, min_k=2, min_l=1, max_zeros=1, output_size=True))
+def test_channel_and_transport_forms_agree(inputs):
+    # output_size k' in [k - 1, k + 1]; the letters x >= k' have no counterpart and must move, and the budget
+    # is drawn between that least cost and the cost of erasing everything (mi_cvx.testing.discrete_inputs)
+    p, budget = inputs["p_xy"], inputs["budget"]
+    full = mi_cvx.discrete_channel(**inputs).solve("CLARABEL")
+    compact = mi_cvx.discrete_channel(**inputs, formulation="transport").solve("CLARABEL")
     assert compact.ok and full.ok
     assert_close_to_oracle(compact.mi, full.mi, "CLARABEL")
     # the transport form's rebuilt channel is a valid channel that verifies the value

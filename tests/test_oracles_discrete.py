@@ -6,12 +6,19 @@ import math
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import assume, example, given, settings
 from hypothesis import strategies as st
 from scipy.optimize import minimize
 
-from mi_cvx import InvalidInputError, info, oracles
+from mi_cvx import InvalidInputError, info, oracles, testing
 from mi_cvx.discrete import optimality_residuals
+
+#: Seeded and reproducible whatever profile is loaded; the data are drawn by hypothesis itself
+#: (mi_cvx.testing), so a failure shrinks to a small counterexample.
+SETTINGS = {"deadline": None, "derandomize": True}
+
+#: Strictly positive 2 x 2 joint pmfs, every cell at least 1e-3.
+PMFS_2X2 = testing.joint_pmfs(2, 2)
 
 # ------------------------------------------------------------------ helpers
 
@@ -54,8 +61,13 @@ def direct_binary(p: np.ndarray, budget: float, starts: int = 8) -> float:
     return best
 
 
-def blahut_arimoto_hamming(p: np.ndarray, beta: float, iters: int = 5000) -> tuple[float, float]:
-    """A point ``(D, R(D))`` of the Hamming rate-distortion curve at slope ``-beta`` (Blahut-Arimoto)."""
+def blahut_arimoto_hamming(p: np.ndarray, beta: float, iters: int = 500_000) -> tuple[float, float]:
+    """A point ``(D, R(D))`` of the Hamming rate-distortion curve at slope ``-beta`` (Blahut-Arimoto).
+
+    Iterated to a fixed point: near the zero-rate end (small ``beta``) the iteration converges
+    slowly, and 5,000 fixed iterations left the point 1e-8 nats off the curve (a case hypothesis
+    found: p = [0.5094, 0.2790, 0.2115], beta = 1).
+    """
     k = p.size
     d = 1.0 - np.eye(k)
     q = np.full(k, 1.0 / k)
@@ -63,7 +75,9 @@ def blahut_arimoto_hamming(p: np.ndarray, beta: float, iters: int = 5000) -> tup
     for _ in range(iters):
         w = q * weights
         w /= w.sum(axis=1, keepdims=True)
-        q = p @ w
+        q, previous = p @ w, q
+        if np.max(np.abs(q - previous)) < 1e-16:
+            break
     joint = p[:, None] * w
     return float(np.sum(joint * d)), info.mutual_information(joint)
 
@@ -74,11 +88,11 @@ budgets_frac = st.floats(0.0, 0.999)
 # ---------------------------------------------------------- binary oracle
 
 
-@given(seed=st.integers(0, 10_000), frac=budgets_frac)
-def test_binary_oracle_is_certified_by_the_optimality_conditions(seed, frac):
+@settings(max_examples=25, **SETTINGS)
+@given(p=PMFS_2X2, frac=budgets_frac)
+def test_binary_oracle_is_certified_by_the_optimality_conditions(p, frac):
     # The oracle's channel meets the budget, gives the oracle's value, and satisfies the
     # KKT conditions with lambda = dual: by convexity that proves it optimal, to the bound.
-    p = pmf_2x2(seed)
     d0 = oracles.binary_zero_threshold(p)
     budget = frac * d0
     sol = oracles.binary_oracle(p, budget)
@@ -92,10 +106,9 @@ def test_binary_oracle_is_certified_by_the_optimality_conditions(seed, frac):
         assert res.holds(1e-10)
 
 
-@settings(max_examples=10)
-@given(seed=st.integers(0, 10_000), frac=st.floats(0.02, 0.98))
-def test_binary_oracle_against_direct_search_over_flip_probabilities(seed, frac):
-    p = pmf_2x2(seed)
+@settings(max_examples=10, **SETTINGS)
+@given(p=PMFS_2X2, frac=st.floats(0.02, 0.98))
+def test_binary_oracle_against_direct_search_over_flip_probabilities(p, frac):
     budget = frac * oracles.binary_zero_threshold(p)
     value = oracles.binary_oracle(p, budget).mi
     direct = direct_binary(p, budget)
@@ -103,9 +116,9 @@ def test_binary_oracle_against_direct_search_over_flip_probabilities(seed, frac)
     assert direct - value <= 1e-7 * (1 + value)
 
 
-@given(seed=st.integers(0, 10_000), frac=budgets_frac, q=st.lists(st.floats(0, 1), min_size=4, max_size=4))
-def test_binary_oracle_lower_bounds_every_feasible_attack(seed, frac, q):
-    p = pmf_2x2(seed)
+@settings(max_examples=25, **SETTINGS)
+@given(p=PMFS_2X2, frac=budgets_frac, q=st.lists(st.floats(0, 1), min_size=4, max_size=4))
+def test_binary_oracle_lower_bounds_every_feasible_attack(p, frac, q):
     budget = frac * oracles.binary_zero_threshold(p)
     q = np.array(q).reshape(2, 2)
     used = float(np.sum(p * q))
@@ -143,18 +156,19 @@ def test_binary_zero_threshold_is_where_information_vanishes():
             assert direct_binary(p, d0 * 0.9) > 1e-9
 
 
-@given(seed=st.integers(0, 10_000))
-def test_binary_value_function_is_non_increasing_and_convex(seed):
-    p = pmf_2x2(seed)
+@settings(max_examples=25, **SETTINGS)
+@given(p=PMFS_2X2)
+def test_binary_value_function_is_non_increasing_and_convex(p):
     grid = np.linspace(0.0, 1.2 * oracles.binary_zero_threshold(p), 41)
     values = np.array([oracles.binary_oracle(p, b).mi for b in grid])
     assert np.all(np.diff(values) <= 1e-15)
     assert np.all(values[:-2] - 2 * values[1:-1] + values[2:] >= -1e-13)
 
 
-@given(seed=st.integers(0, 10_000), frac=st.floats(0.05, 0.95))
-def test_binary_dual_is_minus_the_slope(seed, frac):
-    p = pmf_2x2(seed)
+@settings(max_examples=25, **SETTINGS)
+@given(p=PMFS_2X2, frac=st.floats(0.05, 0.95))
+def test_binary_dual_is_minus_the_slope(p, frac):
+    assume(oracles.binary_zero_threshold(p) > 0)  # independent X, Y (the uniform pmf): no budget range
     budget = frac * oracles.binary_zero_threshold(p)
     h = 1e-6 * budget
     slope = (oracles.binary_oracle(p, budget + h).mi - oracles.binary_oracle(p, budget - h).mi) / (2 * h)
@@ -220,12 +234,10 @@ def test_rate_distortion_bernoulli_closed_form(p, frac):
     assert oracles.rate_distortion_hamming([p, 1 - p], budget) == pytest.approx(expected, rel=1e-11, abs=1e-14)
 
 
-@settings(max_examples=12)
-@given(seed=st.integers(0, 10_000), beta=st.floats(0.3, 8.0))
-def test_rate_distortion_any_source_against_blahut_arimoto(seed, beta):
-    rng = np.random.default_rng(seed)
-    k = int(rng.integers(2, 7))
-    p = rng.dirichlet(np.full(k, 0.7))
+@settings(max_examples=12, **SETTINGS)
+@given(p=st.integers(2, 6).flatmap(testing.pmfs), beta=st.floats(0.3, 8.0))
+@example(p=np.array([0.50943028, 0.27904781, 0.21152191]), beta=1.0)  # the reference converges slowly here
+def test_rate_distortion_any_source_against_blahut_arimoto(p, beta):
     budget, rate = blahut_arimoto_hamming(p, beta)
     assert oracles.rate_distortion_hamming(p, budget) == pytest.approx(rate, rel=1e-7, abs=1e-9)
 
@@ -322,16 +334,25 @@ def random_source(seed: int) -> np.ndarray:
     return p / p.sum()
 
 
+@st.composite
+def sources(draw) -> np.ndarray:
+    """The drawn counterpart of random_source: 2 to 8 letters, some exactly 0, some 1e-12."""
+    k = draw(st.integers(2, 8))
+    p = draw(testing.pmfs(k, min_mass=0.0, max_zeros=k - 1))
+    tiny = draw(st.lists(st.integers(0, k - 1), max_size=k - 1, unique=True))
+    p[[i for i in tiny if p[i] > 0]] = 1e-12
+    return p / p.sum()
+
+
 def breakpoints(p: np.ndarray) -> list:
     """The budgets where Erokhin's output set changes: D = (m - 1) p_m + sum_{i > m} p_i."""
     srt = np.sort(p)[::-1]
     return [float((m - 1) * srt[m - 1] + srt[m:].sum()) for m in range(1, srt.size + 1)]
 
 
-@settings(max_examples=40)
-@given(seed=st.integers(0, 10_000), frac=st.floats(0.0, 1.2))
-def test_rate_distortion_channel_is_consistent(seed, frac):
-    p = random_source(seed)
+@settings(max_examples=40, **SETTINGS)
+@given(p=sources(), frac=st.floats(0.0, 1.2))
+def test_rate_distortion_channel_is_consistent(p, frac):
     rd_check(p, frac * (1 - p.max()))
 
 
@@ -343,11 +364,9 @@ def test_rate_distortion_channel_at_the_breakpoints(seed):
             rd_check(p, max(budget, 0.0))
 
 
-@settings(max_examples=20)
-@given(seed=st.integers(0, 10_000), frac=st.floats(0.05, 0.95))
-def test_rate_distortion_channel_dual_is_minus_the_slope(seed, frac):
-    rng = np.random.default_rng(seed)
-    p = rng.dirichlet(np.full(int(rng.integers(2, 7)), 0.8))
+@settings(max_examples=20, **SETTINGS)
+@given(p=st.integers(2, 6).flatmap(testing.pmfs), frac=st.floats(0.05, 0.95))
+def test_rate_distortion_channel_dual_is_minus_the_slope(p, frac):
     budget = frac * (1 - p.max())
     if min(abs(budget - b) for b in breakpoints(p)) < 1e-4:  # the slope is continuous, but not smooth there
         return

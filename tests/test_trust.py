@@ -91,7 +91,7 @@ def test_discrete_distortion_units_do_not_matter(scale):
 def test_ok_is_withdrawn_when_the_closed_form_disagrees():
     problem = mc.gaussian_scalar(1.0, 0.5, 0.3)
     truth = scalar_truth(1.0, 0.5, 0.3)
-    problem._oracle = lambda values: truth + 1e-3  # a closed form the solver cannot match
+    problem.with_hooks(oracle=lambda values: truth + 1e-3)  # a closed form the solver cannot match
     result = problem.solve("CLARABEL", raise_on_failure=False)
     assert not result.ok and "closed form" in result.message
     with pytest.raises(mc.SolverError):
