@@ -1,4 +1,4 @@
-"""Run every benchmark, print one table and write ``benchmarks/RESULTS.md``.
+"""Run every benchmark and print one table; with ``--write``, also write ``benchmarks/RESULTS.md``.
 
 Usage::
 

@@ -69,15 +69,17 @@ def falling_bar(r: int) -> float:
 
 def discrete_channel_form(k: int) -> float:
     import mi_cvx
+    from mi_cvx.testing import random_joint_pmf
 
-    p = np.random.default_rng(k).dirichlet(np.ones(k * k)).reshape(k, k)
+    p = random_joint_pmf(k, k, k, concentration=1.0)
     return _timed(lambda: mi_cvx.discrete_channel(p, 0.1).solve())
 
 
 def discrete_transport_form(k: int) -> float:
     import mi_cvx
+    from mi_cvx.testing import random_joint_pmf
 
-    p = np.random.default_rng(k).dirichlet(np.ones(k * k)).reshape(k, k)
+    p = random_joint_pmf(k, k, k, concentration=1.0)
     return _timed(lambda: mi_cvx.discrete_channel(p, 0.1, formulation="transport").solve())
 
 

@@ -14,6 +14,7 @@ import numpy as np
 import mi_cvx
 from mi_cvx import oracles
 from mi_cvx.cases import Case
+from mi_cvx.testing import random_joint_pmf, random_pmf
 
 from ._util import print_rows, row
 
@@ -26,8 +27,8 @@ def _larger_cases(quick: bool) -> list[Case]:
     n = 6 if quick else 10
     A = rng.normal(size=(n, n))
     k = 6 if quick else 12
-    p_xy = rng.dirichlet(np.ones(k * 3)).reshape(k, 3)
-    p_diag = np.diag(rng.dirichlet(np.ones(k)))
+    p_xy = random_joint_pmf(rng, k, 3, concentration=1.0)
+    p_diag = np.diag(random_pmf(rng, k))
     return [
         Case(name=f"gaussian_vector_isotropic_{n}x{n}", family="gaussian_vector", group="gaussian",
              factory=functools.partial(mi_cvx.gaussian_vector, A, float(n), 1.0, 0.5),
@@ -75,10 +76,10 @@ def run(quick: bool = False) -> list[dict]:
         "binary_channel": [
             functools.partial(mi_cvx.binary_channel, p,
                               float(rng.uniform(0.05, 0.95)) * oracles.binary_zero_threshold(p))
-            for p in (rng.dirichlet(np.ones(4)).reshape(2, 2) for _ in range(10 if quick else 60))
+            for p in (random_joint_pmf(rng, 2, 2, concentration=1.0) for _ in range(10 if quick else 60))
         ],
         "discrete_channel": [
-            functools.partial(mi_cvx.discrete_channel, rng.dirichlet(np.ones(12)).reshape(4, 3),
+            functools.partial(mi_cvx.discrete_channel, random_joint_pmf(rng, 4, 3, concentration=1.0),
                               float(rng.uniform(0.02, 0.3)))
             for _ in range(5 if quick else 30)
         ],

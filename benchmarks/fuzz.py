@@ -14,7 +14,7 @@ round-trip exactly).  Every instance is solved by the default chain
 has the problem's cones, in worker processes (spawned, 2 by default) that the parent kills and
 restarts when a task exceeds ``--timeout`` seconds: native solver code cannot be interrupted.
 
-References are computed here from the mathematics of MATH.md sections 1-5, *without*
+References are computed here from the mathematics of docs/theory.md sections 1-5, *without*
 ``mi_cvx.oracles`` or ``mi_cvx.info``:
 
 ``scalar``          closed form of section 1, cross-checked by a search over the attack ``(u, v)``
@@ -35,7 +35,7 @@ References are computed here from the mathematics of MATH.md sections 1-5, *with
 ``commuting``       ``gaussian_vector`` with noise ``U diag(s) U^T`` commuting with ``A SY A^T``: the common
                     eigenbasis (of ``R + c SN``), per-channel scalar closed forms with their own noise,
                     equal slopes, certified by the Lagrangian lower bound (closed form);
-``correlated``      ``gaussian_vector`` with correlated positive-definite noise (no closed form): MATH.md
+``correlated``      ``gaussian_vector`` with correlated positive-definite noise (no closed form): docs/theory.md
                     section 7's reduction over ``(B, L)``, L-BFGS on the Lagrangian (analytic gradient) and
                     Brent on ``log mu``; certified by the dual bound ``q(mu)`` at the bracketing multipliers
                     against the value at a feasible point, the inner minimum re-run from 3 starts (their
@@ -117,7 +117,7 @@ def _kl_bern(t, m):
 
 
 def scalar_closed_form(sy2: float, sn2: float, budget: float) -> float:
-    """MATH.md section 1: minimal ``I(Y; Y + N + Delta)`` with ``E Delta^2 <= budget`` (nats).
+    """docs/theory.md section 1: minimal ``I(Y; Y + N + Delta)`` with ``E Delta^2 <= budget`` (nats).
 
     Computed in units of ``sy2 + sn2`` (the value is invariant under a common scale).
     """
@@ -214,7 +214,7 @@ def reverse_water_filling(lam: np.ndarray, budget: float) -> tuple[float, float]
 
 
 def noisy_isotropic(lam: np.ndarray, noise_var: float, budget: float) -> tuple[float, float]:
-    """``(I*, certified gap)``: ``min sum_i g(lam_i, s, D_i)`` s.t. ``sum D_i <= budget`` (MATH.md section 3).
+    """``(I*, certified gap)``: ``min sum_i g(lam_i, s, D_i)`` s.t. ``sum D_i <= budget`` (docs/theory.md section 3).
 
     ``g`` is :func:`scalar_closed_form`.  For a multiplier ``nu`` each channel solves
     ``min_d g_i(d) + nu d`` by a bounded scipy search in ``log d``; ``nu`` is found by Brent's method
@@ -266,7 +266,7 @@ def noisy_isotropic(lam: np.ndarray, noise_var: float, budget: float) -> tuple[f
 
 
 def binary_reference(p_xy, budget: float) -> tuple[float, float]:
-    """``(I*, cross-check difference)`` for the binary channel (MATH.md section 4).
+    """``(I*, cross-check difference)`` for the binary channel (docs/theory.md section 4).
 
     With ``a_y = P(X=1|Y=y)`` ordered ``a_0 <= a_1``, the budget (which binds below the
     zero-information threshold ``min(p_y) |a_0 - a_1|``) is split as ``sigma`` on class 0 and
@@ -404,7 +404,7 @@ def uniform_rate_distortion(k: int, budget: float) -> float:
 
 
 # ---------------------------------------------------------------  families without a closed form,
-# commuting noise, subsets and the label-blind ordering (MATH.md sections 3, 5, 6, 7, 8)
+# commuting noise, subsets and the label-blind ordering (docs/theory.md sections 3, 5, 6, 7, 8)
 
 
 def _psd_sqrt(S: np.ndarray) -> np.ndarray:
@@ -426,7 +426,7 @@ def _logdet_pd(M: np.ndarray) -> tuple[float, float]:
 def noisy_channels(lam: np.ndarray, noise: np.ndarray, budget: float) -> tuple[float, float]:
     """``(I*, certified gap)``: ``min sum_i g(lam_i, s_i, D_i)`` s.t. ``sum D_i <= budget`` (per-channel noise).
 
-    The commuting-noise case of MATH.md section 7: in the common eigenbasis of ``A SY A^T`` and
+    The commuting-noise case of docs/theory.md section 7: in the common eigenbasis of ``A SY A^T`` and
     ``SN`` the problem splits into scalar channels (section 1) with their own noise ``s_i``, coupled by
     the budget: equal slopes, a Brent search on the multiplier, certified by the Lagrangian bound.
     """
@@ -493,7 +493,7 @@ def commuting_reference(A, SY, SN, budget: float) -> tuple[float, float]:
 
 
 def correlated_reference(A, SY, SN, budget: float, starts: int = 3) -> tuple[float, float, str]:
-    """``(I*, uncertainty, note)``: MATH.md section 7's reduction for any positive-definite noise.
+    """``(I*, uncertainty, note)``: docs/theory.md section 7's reduction for any positive-definite noise.
 
     Whitened: ``A' = A SY^1/2``, ``S = SN^1/2``, ``B = A' + E``, ``L = S + G``;
     minimise ``f = 0.5 logdet(B B^T + L L^T) - log|det L|`` s.t. ``||E||^2 + ||G||^2 <= D``.  For a
@@ -637,7 +637,7 @@ def discrete_threshold(p_xy, d) -> float:
 
 
 def discrete_reference(p_xy, d, budget: float) -> tuple[float, float, str]:
-    """``(I*, certified gap, note)`` for a finite alphabet with distortion ``d`` (MATH.md sections 5 and 7).
+    """``(I*, certified gap, note)`` for a finite alphabet with distortion ``d`` (docs/theory.md sections 5 and 7).
 
     Candidate: the conditional-transport form written here in plain CVXPY (per class ``y`` a plan
     ``pi_y[x, xh] >= 0`` with rows ``p(x, y)``, output joint ``J[y, xh]`` its column sums,

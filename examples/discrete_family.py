@@ -1,4 +1,4 @@
-"""Binary and finite-alphabet attacks (Theorem 3.3, MATH.md sections 4-5).
+"""Binary and finite-alphabet attacks (Theorem 3.3, docs/theory.md sections 4-5).
 
 The attacker flips a binary observation X (or remaps a finite one) to hide the
 label Y; the budget bounds the expected distortion.  Run: python examples/discrete_family.py

@@ -1,4 +1,4 @@
-"""Subset (sparse) attacks: which k sensors to replace (Theorem 4.1, MATH.md section 6).
+"""Subset (sparse) attacks: which k sensors to replace (Theorem 4.1, docs/theory.md section 6).
 
 Run: python examples/subset_family.py
 """
