@@ -442,9 +442,9 @@ def _check_keys(family: Family, params: Mapping[str, Any]) -> None:
     if extra:
         takes = ", ".join(_flag(k) for k in _keys(family))
         raise InvalidInputError(_flag(extra[0]), f"does not apply to {family.cli_name} (it takes {takes})")
-    missing = [k for k in family.required if k not in params
-               and not (family.param(k) is not None and family.param(k).kind == "observation"  # type: ignore[union-attr]
-                        and any(r in params for r in _RANDOM_KEYS))]
+    drawn = {p.name for p in family.params if p.kind == "observation"} if any(r in params for r in _RANDOM_KEYS) \
+        else set()  # an observation matrix drawn from m, n and seed is given
+    missing = [k for k in family.required if k not in params and k not in drawn]
     if missing:
         raise InvalidInputError(_flag(missing[0]), f"is required by {family.cli_name}")
 

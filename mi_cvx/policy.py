@@ -120,6 +120,7 @@ def solve(problem: AttackProblem, solver: str | None = None, *, raise_on_failure
 
 
 def finish(problem: AttackProblem, result: AttackResult, raise_on_failure: bool) -> AttackResult:
+    """``result``, or a :class:`~mi_cvx.errors.SolverError` carrying it when it is not ok and failures raise."""
     if not result.ok and raise_on_failure:
         raise SolverError(
             f"the {problem.family} attack problem was not solved accurately: {result.message}",
@@ -132,6 +133,7 @@ def finish(problem: AttackProblem, result: AttackResult, raise_on_failure: bool)
 
 
 def route_hint(problem: AttackProblem) -> str:
+    """What to try when a problem is beyond reach: the family's advice, or a general one."""
     hint = problem.spec.get("route_hint")
     return hint or "Use a smaller model, or a structure with an exact path (see the factory's docs)."
 

@@ -25,6 +25,8 @@ from mi_cvx.cases import SCS_TIGHT, get_case
 from mi_cvx.comparison import COLUMNS, TIGHT_TOLERANCE
 from mi_cvx.errors import InvalidInputError, UnsupportedSolverError
 
+from .test_trust import scalar_truth  # Theorem 3.1 recomputed from the statement, not from mi_cvx
+
 INSTALLED = solvers.installed_solvers()
 CASES = mi_cvx.cases()
 CASE_CONES = {case.name: case.build().cones for case in CASES}
@@ -79,16 +81,6 @@ def _cov(value, n: int) -> np.ndarray:
     return value * np.eye(n) if value.ndim == 0 else value
 
 
-def ref_scalar_gaussian(signal_var: float, noise_var: float, budget: float) -> float:
-    """Theorem 3.1 (theory.md section 1): the tangent point (u, v) of the disc u^2 + v^2 <= D."""
-    if budget >= signal_var:
-        return 0.0
-    sy, sn = math.sqrt(signal_var), math.sqrt(noise_var)
-    theta = math.atan2(sy, sn) - math.asin(math.sqrt(budget / (signal_var + noise_var)))
-    u, v = math.sqrt(budget) * math.cos(theta), math.sqrt(budget) * math.sin(theta)
-    return 0.5 * math.log1p(((sy - u) / (sn + v)) ** 2)
-
-
 def _min_over_allocation(value, powers: np.ndarray, budget: float) -> float:
     """min value(D) over 0 < D_i <= powers_i, sum D_i <= budget, by SLSQP from two starts."""
     best = math.inf
@@ -119,7 +111,7 @@ def ref_gaussian_vector(A, budget, signal_cov=1.0, noise_cov=0.0) -> float:
         return 0.0
     if sn2 == 0.0:
         return _min_over_allocation(lambda d: float(np.sum(0.5 * np.log(r / d))), r, budget)
-    return _min_over_allocation(lambda d: sum(ref_scalar_gaussian(ri, sn2, di) for ri, di in zip(r, d, strict=True)),
+    return _min_over_allocation(lambda d: sum(scalar_truth(ri, sn2, di) for ri, di in zip(r, d, strict=True)),
                                 r, budget)
 
 
@@ -186,7 +178,7 @@ def independent_reference(case) -> tuple[float, float]:
     if par.get("knows", "x_and_y") != "x_and_y" or par.get("distortion") is not None:
         raise AssertionError(f"{case.name}: no independent reference for this attacker; add one here")
     if {"signal_var", "noise_var", "budget"} <= set(par):  # the scalar Gaussian
-        return ref_scalar_gaussian(par["signal_var"], par["noise_var"], par["budget"]), 1e-12
+        return scalar_truth(par["signal_var"], par["noise_var"], par["budget"]), 1e-12
     if "p_xy" in par:  # binary and finite alphabets, Hamming distortion
         return ref_discrete(par["p_xy"], par["budget"]), 1e-7
     if "k" in par:  # the best k rows to attack (Theorem 4.1), by enumeration
