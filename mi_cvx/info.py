@@ -7,7 +7,10 @@ Nothing here imports CVXPY.  Natural logarithms (nats) throughout; divide by
 from __future__ import annotations
 
 import numpy as np
-from scipy.special import xlogy
+from scipy.special import rel_entr, xlogy
+
+from . import validate as _v
+from .errors import InvalidInputError
 
 NATS_PER_BIT = float(np.log(2.0))
 
@@ -99,3 +102,109 @@ def gaussian_linear_mi(cov, map_y, map_z) -> float:
     joint = stacked @ np.asarray(cov, dtype=float) @ stacked.T
     n = map_y.shape[0]
     return gaussian_mi(joint, np.arange(n), np.arange(n, joint.shape[0]))
+
+
+def kl(p, q) -> float:
+    """``KL(p || q) = sum p log(p / q)`` of two pmfs of the same shape, in nats.
+
+    Cells with ``p = 0`` contribute 0; the divergence is ``inf`` when some cell
+    has ``q = 0 < p`` (``p`` is not absolutely continuous with respect to ``q``).
+
+    Parameters
+    ----------
+    p, q : array_like
+        Pmfs of the same shape (any number of dimensions; non-negative, summing to 1).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    InvalidInputError
+        If ``p`` or ``q`` is not a pmf, or their shapes differ.
+    """
+    p = _v.pmf("p", p)
+    q = _v.pmf("q", q)
+    if p.shape != q.shape:
+        raise InvalidInputError("q", f"expected the shape of p {p.shape}, got {q.shape}")
+    return max(float(np.sum(rel_entr(p, q))), 0.0)
+
+
+def _kl_terms(mu: np.ndarray) -> float:
+    """``sum (mu - 1 - log mu)`` without cancellation near ``mu = 1`` (``inf`` if some ``mu <= 0``)."""
+    if mu.size == 0:
+        return 0.0
+    if np.any(mu <= 0.0):
+        return np.inf
+    x = mu - 1.0
+    small = np.abs(x) < 1e-3
+    xs = x[small]
+    # x - log(1 + x) = x^2/2 - x^3/3 + x^4/4 - ...  (|x| < 1e-3: six terms reach rounding)
+    series = xs * xs * (0.5 - xs * (1 / 3 - xs * (0.25 - xs * (0.2 - xs * (1 / 6 - xs / 7)))))
+    return float(np.sum(series) + np.sum(x[~small] - np.log(mu[~small])))
+
+
+def gaussian_kl(cov_p, cov_q) -> float:
+    """``KL(N(0, cov_p) || N(0, cov_q))`` in nats.
+
+    For non-singular covariances ``P`` and ``Q`` of size ``m``,
+
+        KL = 0.5 [tr(Q^-1 P) - m - logdet P + logdet Q]  (docs/theory.md section 9).
+
+    It is evaluated as ``0.5 sum_i (mu_i - 1 - log mu_i)`` over the eigenvalues
+    ``mu_i`` of the whitened ``Q^-1/2 P Q^-1/2`` (every term is non-negative and
+    computed without cancellation near ``mu_i = 1``), so the result is never
+    negative and ``KL(P || P)`` is 0 to rounding.
+
+    Singular covariances (degenerate Gaussians living on the range of their
+    covariance):
+
+    * the divergence is finite exactly when ``P`` and ``Q`` have the same range;
+      it is then the formula above on that common range;
+    * it is ``inf`` when ``P`` has mass outside the range of ``Q``, or ``P`` is
+      singular on the range of ``Q`` (in particular when ``P`` is singular and
+      ``Q`` is not).
+
+    Each matrix's rank is decided relative to its own size: an eigenvalue at
+    most ``100 m eps`` times the matrix's largest one counts as zero (so
+    ``P = 1e-20 Q`` is fine, but a matrix within rounding of a singular one is
+    treated as that singular one).
+
+    Parameters
+    ----------
+    cov_p, cov_q : float or array_like (m, m)
+        Symmetric positive semidefinite covariances; a scalar is a variance (``m = 1``).
+
+    Returns
+    -------
+    float
+
+    Raises
+    ------
+    InvalidInputError
+        If either is not a symmetric PSD matrix, or their sizes differ.
+    """
+    P = _v.psd_matrix("cov_p", [[cov_p]] if np.ndim(cov_p) == 0 else cov_p)
+    Q = _v.psd_matrix("cov_q", [[cov_q]] if np.ndim(cov_q) == 0 else cov_q, size=P.shape[0])
+    m = P.shape[0]
+    eps = np.finfo(float).eps
+    q_eig, U = np.linalg.eigh(Q)
+    top_p = float(np.linalg.eigvalsh(P).max()) if m else 0.0
+    top_q = float(q_eig.max()) if m else 0.0
+    if top_q <= 0.0:  # Q is the point mass at 0
+        return 0.0 if top_p <= 0.0 else np.inf
+    tol_p, tol_q = 100.0 * m * eps * top_p, 100.0 * m * eps * top_q
+    keep = q_eig > tol_q
+    if not np.all(keep):
+        null = U[:, ~keep]
+        if float(np.linalg.eigvalsh(null.T @ P @ null).max()) > tol_p:
+            return np.inf  # P puts mass where Q has none
+        U, q_eig = U[:, keep], q_eig[keep]
+    P_r = U.T @ P @ U  # P on the range of Q
+    P_r = 0.5 * (P_r + P_r.T)
+    if top_p <= 0.0 or float(np.linalg.eigvalsh(P_r).min()) <= tol_p:
+        return np.inf  # P is singular on the range of Q
+    root = 1.0 / np.sqrt(q_eig)
+    M = P_r * root[:, None] * root[None, :]  # diag(q)^-1/2 U^T P U diag(q)^-1/2
+    return 0.5 * _kl_terms(np.linalg.eigvalsh(0.5 * (M + M.T)))

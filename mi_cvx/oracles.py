@@ -23,6 +23,13 @@ Discrete attacks (docs/theory.md sections 4-5)
 * :func:`binary_zero_threshold` -- the budget ``D0`` where the information first reaches zero.
 * :func:`rate_distortion_hamming` -- ``R(D)`` of a k-ary source with Hamming distortion (``X = Y``).
 * :func:`rate_distortion_channel` -- its optimal test channel ``P(xh | x)`` and dual (Erokhin).
+
+The blind attacker and stealth (docs/theory.md sections 8-9)
+-------------------------------------------------------------
+* :func:`blind_gaussian` -- ``Delta ~ N(0, S)`` independent of everything, ``tr S <= D`` (commuting noise).
+* :func:`stealth_blind_gaussian` -- the blind attack minimising ``I(Y; Z) + weight KL(P_Z || P_X)``.
+* :func:`binary_blind` -- ``Xhat = X xor Bern(q)``: ``q* = min(D, 1/2)``.
+* :func:`discrete_blind_value` -- ``I(Y; X + W mod k)`` for a given noise pmf.
 """
 
 from __future__ import annotations
@@ -38,6 +45,8 @@ import scipy.optimize
 from . import validate as _v
 from .errors import InvalidInputError
 from .info import entropy as info_entropy
+from .info import gaussian_kl as info_gaussian_kl
+from .info import mutual_information as info_mutual_information
 
 # ---------------------------------------------------------------- section 1
 
@@ -1084,3 +1093,377 @@ def rate_distortion_channel(p, budget) -> tuple[float, np.ndarray, float]:
             channel[x] = q
     dual = -math.log(theta) if theta > 0.0 else math.inf
     return mi, channel, dual
+
+
+# ---- sections 8-9 (the blind attacker and stealth)
+
+
+@dataclass(frozen=True)
+class BlindGaussianSolution:
+    """Optimal blind attack ``Delta ~ N(0, attack_cov)`` independent of ``(Y, N)`` (docs/theory.md section 8).
+
+    Attributes
+    ----------
+    mi : float
+        ``I*(D)`` in nats (``inf`` only at ``D = 0`` with a noiseless channel that carries signal).
+    attack_cov : ndarray, shape (m, m)
+        The optimal ``S*``; its trace is the budget (which always binds while
+        ``A signal_cov A^T != 0``).
+    sigma : ndarray
+        Attack variance ``sigma_i`` on each channel that carries signal (the
+        eigenvectors of ``R = A signal_cov A^T``, by descending ``r_i``).
+    level : float
+        The level ``nu`` of ``sigma_i = max(0, w_i(nu) - s_i)`` (a variance;
+        ``inf`` when no channel carries signal).
+    dual : float
+        ``-dI*/dD = 1 / (2 nu)``, the common slope of the active channels
+        (``inf`` at ``D = 0`` with a noiseless signal channel; 0 when no channel
+        carries signal).
+    channel_power, channel_noise : ndarray
+        ``r_i`` and ``s_i`` of those channels.
+    """
+
+    mi: float
+    attack_cov: np.ndarray = field(repr=False)
+    sigma: np.ndarray
+    level: float
+    dual: float
+    channel_power: np.ndarray = field(repr=False)
+    channel_noise: np.ndarray = field(repr=False)
+
+
+def _blind_sigma(r: np.ndarray, s: np.ndarray, nu: float) -> np.ndarray:
+    """``max(0, w_i(nu) - s_i)`` written without cancellation: ``2 r (nu - nu0_i)_+ / (sqrt(r^2 + 4 nu r) + r + 2 s)``.
+
+    ``nu0_i = s_i (s_i + r_i) / r_i`` is the level at which channel ``i`` switches on.
+    """
+    nu0 = s * (s + r) / r
+    return 2.0 * r * np.maximum(nu - nu0, 0.0) / (np.sqrt(r * r + 4.0 * nu * r) + r + 2.0 * s)
+
+
+def blind_gaussian(A, budget, signal_cov=1.0, noise_cov=0.0, *, rtol: float = 1e-8) -> BlindGaussianSolution | None:
+    """Closed-form optimal blind attack on ``X = A Y + N`` (docs/theory.md section 8).
+
+    The attacker sees nothing and adds ``Delta ~ N(0, S)`` independent of
+    ``(Y, N)`` with ``tr S <= D``, minimising
+
+        I(S) = 0.5 logdet(SX + S) - 0.5 logdet(SN + S),    SX = R + SN,  R = A SY A^T.
+
+    When ``SN`` commutes with ``R`` (always when it is a multiple of the
+    identity), in a common eigenbasis ``U`` (eigenvalues ``r_i``, ``s_i``) the
+    optimum is ``S* = U diag(sigma) U^T`` (``I`` is convex and invariant under
+    the sign flips of the columns of ``U``, so averaging over them makes any
+    ``S`` diagonal without raising ``I``), with
+
+        sigma_i = max(0, w_i(nu) - s_i),   w_i(nu) = (sqrt(r_i^2 + 4 nu r_i) - r_i) / 2,
+
+    the stationarity condition ``-dI_i/dsigma_i = r_i / (2 w (w + r_i)) = 1 / (2 nu)``
+    (``w = s_i + sigma_i``) on the active channels.  The level ``nu`` solves
+    ``sum sigma_i(nu) = D`` (increasing in ``nu``; Brent's method on ``log nu``
+    inside an explicit bracket, at most 300 iterations), and
+
+        I* = sum_i 0.5 log(1 + r_i / (s_i + sigma_i)),   -dI*/dD = 1 / (2 nu)
+
+    (envelope theorem: the multiplier of the budget is the common slope).
+    Channels with ``r_i = 0`` get no attack.  Every channel's slope is
+    positive, so the budget binds and ``I* > 0`` for every finite ``D`` (when
+    ``R != 0``): there is no zero-information budget.
+
+    Parameters
+    ----------
+    A : array_like, shape (m, n)
+    budget : float
+        ``D >= 0``, the bound on ``tr S = E |Delta|^2``.
+    signal_cov : float or array_like (n, n)
+        Positive definite; a scalar means that multiple of the identity.
+    noise_cov : float or array_like (m, m)
+        PSD; a scalar means that multiple of the identity (0: no noise).
+    rtol : float
+        Relative tolerance of the commutation test (:func:`noise_commutes`).
+
+    Returns
+    -------
+    BlindGaussianSolution or None
+        None when ``noise_cov`` does not commute with ``A signal_cov A^T`` (no
+        closed form; solve the SDP of docs/theory.md section 8).  At ``D = 0``
+        with a noiseless channel that carries signal, ``mi`` and ``dual`` are
+        ``inf`` and ``level`` is 0.
+
+    Raises
+    ------
+    InvalidInputError
+        Malformed or mismatched ``A``, ``signal_cov``, ``noise_cov``, or a
+        negative or non-finite ``budget``.
+    """
+    channels = StructuredGaussian(A, signal_cov, noise_cov, rtol=rtol)._decompose()
+    d = _v.budget(budget)
+    if channels is False:
+        return None
+    U, r, s, _ = channels
+    m = U.shape[0]
+    r = np.asarray(r, dtype=float)
+    s = np.maximum(np.asarray(s, dtype=float), 0.0)
+    if r.size == 0:  # no signal reaches X: nothing to hide, nothing spent
+        return BlindGaussianSolution(0.0, np.zeros((m, m)), r.copy(), math.inf, 0.0, r.copy(), s.copy())
+    nu0 = s * (s + r) / r  # the level at which each channel switches on
+    if d == 0.0:
+        sigma = np.zeros_like(r)
+        if np.any(s == 0.0):
+            return BlindGaussianSolution(math.inf, np.zeros((m, m)), sigma, 0.0, math.inf, r.copy(), s.copy())
+        nu = float(nu0.min())
+    else:
+        k = r.size
+
+        def excess(log_nu: float) -> float:  # increasing; sum sigma(nu) / D - 1
+            return float(np.sum(_blind_sigma(r, s, math.exp(log_nu)))) / d - 1.0
+
+        # Bracket: w_i(nu) < nu, so sum sigma < k nu and nu = D / (2k) spends less than D (as does any
+        # nu below every switch-on level); channel i alone spends D at nu = (D + s_i)(D + s_i + r_i) / r_i.
+        lo = math.log(max(d / (2.0 * k), float(nu0.min())))
+        hi = math.log(float(np.min((d + s) / r * (d + s + r))))
+        f_lo, f_hi = excess(lo), excess(hi)
+        if f_lo >= 0.0:
+            log_nu = lo
+        elif f_hi <= 0.0:
+            log_nu = hi
+        else:
+            log_nu, _info = scipy.optimize.brentq(excess, lo, hi, xtol=1e-300, rtol=4 * np.finfo(float).eps,
+                                                  maxiter=300, full_output=True, disp=False)
+        nu = math.exp(log_nu)
+        sigma = _blind_sigma(r, s, nu)
+        total = float(sigma.sum())
+        if total > 0.0:
+            sigma *= d / total  # spend the budget exactly (a change of the order of rounding)
+    with np.errstate(divide="ignore"):
+        mi = float(np.sum(0.5 * np.log1p(r / (s + sigma))))
+    attack_cov = (U * sigma) @ U.T
+    return BlindGaussianSolution(mi, 0.5 * (attack_cov + attack_cov.T), sigma, nu, 0.5 / nu, r.copy(), s.copy())
+
+
+@dataclass(frozen=True)
+class StealthGaussianSolution:
+    """Optimal blind attack against ``I(Y; Z) + weight KL(P_Z || P_X)`` (docs/theory.md section 9).
+
+    Attributes
+    ----------
+    objective : float
+        ``J* = I + weight KL`` in nats, from the closed form.
+    mi : float
+        ``I(Y; Z) = 0.5 logdet(SX + S*) - 0.5 logdet(SN + S*)``, re-evaluated from ``attack_cov``.
+    kl : float
+        ``KL(N(0, SX + S*) || N(0, SX))``, re-evaluated from ``attack_cov`` (:func:`mi_cvx.info.gaussian_kl`).
+    attack_cov : ndarray, shape (m, m)
+        ``S*``, the covariance of ``Delta ~ N(0, S*)`` independent of ``(Y, N)``.
+    t : ndarray, shape (m,)
+        Eigenvalues of the whitened attack ``SX^-1/2 S* SX^-1/2``, paired with ``nu``.
+    nu : ndarray, shape (m,)
+        Eigenvalues ``nu_i`` in ``(0, 1]`` of the whitened noise ``SX^-1/2 SN SX^-1/2``.
+    """
+
+    objective: float
+    mi: float
+    kl: float
+    attack_cov: np.ndarray = field(repr=False)
+    t: np.ndarray
+    nu: np.ndarray = field(repr=False)
+
+
+def _x_minus_log1p(x: np.ndarray) -> np.ndarray:
+    """``x - log(1 + x)`` for ``x >= 0``, without cancellation for small ``x``."""
+    x = np.asarray(x, dtype=float)
+    small = x < 1e-3
+    xs = np.where(small, x, 0.0)
+    series = xs * xs * (0.5 - xs * (1 / 3 - xs * (0.25 - xs * (0.2 - xs * (1 / 6 - xs / 7)))))
+    with np.errstate(invalid="ignore"):
+        return np.where(small, series, x - np.log1p(np.where(small, 0.0, x)))
+
+
+def _logdet_pd(mat: np.ndarray) -> float:
+    """``logdet`` of a positive definite matrix by Cholesky (``-inf`` if it is not positive definite)."""
+    try:
+        chol = np.linalg.cholesky(0.5 * (mat + mat.T))
+    except np.linalg.LinAlgError:
+        return -math.inf
+    return 2.0 * float(np.sum(np.log(np.diag(chol))))
+
+
+def stealth_blind_gaussian(A, weight, signal_cov=1.0, noise_cov=1.0) -> StealthGaussianSolution:
+    """Closed-form blind attack minimising ``I(Y; Z) + weight KL(P_Z || P_X)`` (docs/theory.md section 9).
+
+    The attacker adds ``Delta ~ N(0, S)`` independent of ``(Y, N)``, with no
+    power budget; the defender's detection exponent ``KL(N(0, SX + S) || N(0, SX))``
+    is priced at ``weight``.  In the whitened variable
+    ``S' = SX^-1/2 S SX^-1/2`` and with
+    ``N' = SX^-1/2 SN SX^-1/2 = V diag(nu) V^T`` (``nu_i`` in ``(0, 1]``) the
+    objective is
+
+        J(S') = 0.5 logdet(I + S') - 0.5 logdet(N' + S') + (weight / 2) (tr S' - logdet(I + S')),
+
+    convex and invariant under the sign flips of the columns of ``V``, so the
+    optimum is ``S' = V diag(t) V^T``, and each ``t_i >= 0`` is the root of the
+    stationarity condition ``weight t (nu_i + t) = 1 - nu_i``:
+
+        t_i = (-nu_i + sqrt(nu_i^2 + 4 (1 - nu_i) / weight)) / 2,   S* = SX^1/2 V diag(t) V^T SX^1/2,
+        J*  = sum_i 0.5 log((1 + t_i) / (nu_i + t_i)) + (weight / 2) (t_i - log(1 + t_i)).
+
+    At ``weight = 1``, ``t_i = 1 - nu_i`` and ``S* = A SY A^T`` exactly.
+
+    Computed from the generalised eigenproblem ``R w = rho SX w`` (``R = A SY A^T``,
+    ``W^T SX W = I``, ``1 - nu_i = rho_i``), so that ``S* = (SX W) diag(t) (SX W)^T``
+    and small ``1 - nu_i`` (channels that carry little signal) lose no precision.
+
+    Parameters
+    ----------
+    A : array_like, shape (m, n)
+    weight : float
+        The price ``lambda > 0`` of detectability.
+    signal_cov : float or array_like (n, n)
+        Positive definite; a scalar means that multiple of the identity.
+    noise_cov : float or array_like (m, m)
+        Positive definite; a scalar means that multiple of the identity (default: unit noise).
+
+    Returns
+    -------
+    StealthGaussianSolution
+        ``objective`` from the closed form; ``mi`` and ``kl`` re-evaluated from
+        ``attack_cov`` (their weighted sum agrees with ``objective`` to rounding).
+
+    Raises
+    ------
+    InvalidInputError
+        Malformed or mismatched ``A``, ``signal_cov``, ``noise_cov`` (which must be
+        positive definite), or a ``weight`` that is not positive and finite.
+    """
+    A, sy, _ = _v.observation_model(A, signal_cov, noise_cov)
+    m = A.shape[0]
+    sn = _v.covariance("noise_cov", noise_cov, m, definite=True)
+    lam = _v.scalar("weight", weight, positive=True)
+    R = A @ sy @ A.T
+    R = 0.5 * (R + R.T)
+    sx = R + sn
+    rho, W = scipy.linalg.eigh(R, sx)  # W^T SX W = I, W^T R W = diag(rho)
+    rho = np.clip(rho, 0.0, 1.0)
+    nu = np.clip(np.einsum("ij,ik,kj->j", W, sn, W), np.finfo(float).tiny, 1.0)  # diag(W^T SN W) = 1 - rho
+    root = np.sqrt(nu * nu + 4.0 * rho / lam)
+    t = (4.0 * rho / lam) / (2.0 * (nu + root))  # (-nu + root) / 2 without cancellation
+    # log((1 + t) / (nu + t)), with nu + t = 1 + (t - rho) when rho is small (nu near 1)
+    gap = np.where(rho < 0.5, np.log1p(t) - np.log1p(t - np.where(rho < 0.5, rho, 0.0)),
+                   np.log1p(t) - np.log(nu + t))
+    objective = float(np.sum(0.5 * gap + 0.5 * lam * _x_minus_log1p(t)))
+    B = sx @ W
+    attack_cov = (B * t) @ B.T
+    attack_cov = 0.5 * (attack_cov + attack_cov.T)
+    sz = sx + attack_cov
+    mi = max(0.5 * (_logdet_pd(sz) - _logdet_pd(sn + attack_cov)), 0.0)
+    kl = info_gaussian_kl(sz, sx)
+    return StealthGaussianSolution(objective, float(mi), float(kl), attack_cov, t, nu)
+
+
+@dataclass(frozen=True)
+class BinaryBlindSolution:
+    """Optimal blind attack on a binary channel, ``Xhat = X xor Bern(q)`` (docs/theory.md section 8).
+
+    Attributes
+    ----------
+    mi : float
+        ``I(Y; Xhat)`` at ``q`` in nats.
+    q : float
+        The optimal flip probability ``min(D, 1/2)``; also the expected number of flips (the cost).
+    dual : float
+        ``-dI*/dD`` (``inf`` at ``D = 0`` when some ``P(X = 1 | Y = y)`` is 0 or 1
+        and ``I(Y; X) > 0``; 0 once ``D >= 1/2``).
+    t : ndarray, shape (2,)
+        ``t_y = P(Xhat = 1 | Y = y) = q + (1 - 2 q) P(X = 1 | Y = y)``.
+    """
+
+    mi: float
+    q: float
+    dual: float
+    t: np.ndarray
+
+
+def binary_blind(p_xy, budget) -> BinaryBlindSolution:
+    """The blind attacker on a binary channel: flip ``X`` with probability ``q`` independently of everything.
+
+    With ``a_y = P(X = 1 | Y = y)``, ``t_y = P(Xhat = 1 | Y = y) = 1/2 + c (a_y - 1/2)``
+    with ``c = 1 - 2 q``: ``I(Y; Xhat)`` is convex in ``(t_0, t_1)`` for fixed
+    ``p(y)`` (docs/theory.md section 8), hence convex in ``c``; it is even in
+    ``c`` (relabelling ``Xhat``) and 0 at ``c = 0``, so it does not increase
+    as ``q`` goes from 0 to 1/2 (strictly decreasing when ``I(Y; X) > 0``).
+    The cost is ``E[X != Xhat] = q``, so ``q* = min(D, 1/2)`` and
+
+        I* = sum_y p(y) KL(t_y || tbar),    tbar = sum_y p(y) t_y,
+        -dI*/dD = -sum_y p(y) (1 - 2 a_y) (logit t_y - logit tbar)    (D < 1/2; 0 beyond),
+
+    using ``dI/dt_y = p(y) (logit t_y - logit tbar)`` and ``dt_y/dq = 1 - 2 a_y``.
+
+    Parameters
+    ----------
+    p_xy : array_like, shape (2, 2)
+        Joint pmf ``p[x, y]``.
+    budget : float
+        Bound ``D`` on the expected number of flips.
+
+    Returns
+    -------
+    BinaryBlindSolution
+
+    Raises
+    ------
+    InvalidInputError
+        If ``p_xy`` is not a 2 x 2 pmf or ``budget`` is negative or not finite.
+    """
+    p = _v.pmf("p_xy", p_xy, ndim=2, shape=(2, 2))
+    d = _v.budget(budget)
+    q = min(d, 0.5)
+    py = (float(p[0, 0] + p[1, 0]), float(p[0, 1] + p[1, 1]))
+    a = [float(p[1, y] / py[y]) if py[y] > 0.0 else 0.5 for y in (0, 1)]
+    ac = [float(p[0, y] / py[y]) if py[y] > 0.0 else 0.5 for y in (0, 1)]
+    # t_y and 1 - t_y, each computed directly (accurate near 0 and 1)
+    t = [q + (1.0 - 2.0 * q) * a[y] for y in (0, 1)]
+    tc = [q + (1.0 - 2.0 * q) * ac[y] for y in (0, 1)]
+    if py[0] <= 0.0 or py[1] <= 0.0 or a[0] == a[1] or q == 0.5:
+        return BinaryBlindSolution(0.0, q, 0.0, np.array(t))
+    tbar, tbar_c = py[0] * t[0] + py[1] * t[1], py[0] * tc[0] + py[1] * tc[1]
+    mi = sum(py[y] * _bernoulli_kl(t[y], tbar, tc[y], tbar_c) for y in (0, 1))
+    mi = min(max(mi, 0.0), float(info_entropy(py)))
+    l_bar = _logit_c(tbar, tbar_c)
+    slope = 0.0
+    for y in (0, 1):
+        gain = 1.0 - 2.0 * a[y]
+        if gain != 0.0:
+            slope += py[y] * gain * (_logit_c(t[y], tc[y]) - l_bar)
+    dual = max(-slope, 0.0) if not math.isnan(slope) else math.inf
+    return BinaryBlindSolution(float(mi), q, float(dual), np.array(t))
+
+
+def discrete_blind_value(p_xy, noise_pmf) -> float:
+    """``I(Y; X + W mod k)`` for ``W ~ noise_pmf`` independent of ``(X, Y)`` (docs/theory.md section 8).
+
+    ``P(xhat, y) = sum_x p(x, y) w((xhat - x) mod k)`` is linear in ``w``, and
+    ``I(Y; Xhat)`` is convex in ``w``.  The expected Hamming cost of the attack
+    is ``1 - w(0)``.
+
+    Parameters
+    ----------
+    p_xy : array_like, shape (k, ny)
+        Joint pmf ``p[x, y]``; ``X`` takes the values ``0 .. k-1``.
+    noise_pmf : array_like, shape (k,)
+        The pmf ``w`` of the shift ``W``.
+
+    Returns
+    -------
+    float
+        In nats.
+
+    Raises
+    ------
+    InvalidInputError
+        If ``p_xy`` is not a 2-d pmf or ``noise_pmf`` not a pmf of length ``k``.
+    """
+    p = _v.pmf("p_xy", p_xy, ndim=2)
+    k = p.shape[0]
+    w = _v.pmf("noise_pmf", noise_pmf, ndim=1, shape=(k,))
+    idx = np.arange(k)
+    shift = w[(idx[None, :] - idx[:, None]) % k]  # shift[x, xhat] = w(xhat - x mod k)
+    return info_mutual_information(p.T @ shift)
