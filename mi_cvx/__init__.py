@@ -15,6 +15,7 @@ from .cases import Case, cases
 from .comparison import compare_solvers
 from .convexity import ConvexityReport, verify_convexity
 from .core import AttackProblem, AttackResult, relative_error
+from .detection import Detection, detection_probability
 from .discrete import binary_channel, discrete_channel
 from .errors import InvalidInputError, MiCvxError, ResourceLimitError, SolverError, UnsupportedSolverError
 from .family import Family, Param
@@ -34,6 +35,7 @@ __all__ = [
     "AttackResult",
     "Case",
     "ConvexityReport",
+    "Detection",
     "Family",
     "InvalidInputError",
     "MiCvxError",
@@ -45,6 +47,7 @@ __all__ = [
     "binary_channel",
     "cases",
     "compare_solvers",
+    "detection_probability",
     "discrete_channel",
     "families",
     "gaussian_scalar",

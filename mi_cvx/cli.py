@@ -101,13 +101,16 @@ def __getattr__(name: str) -> Any:
 _COMMON_KEYS = ("family", "solver", "budgets")
 #: Keys of a random observation matrix, accepted by a family with an ``observation`` parameter.
 _RANDOM_KEYS = ("m", "n", "seed")
+#: Keys of an IEEE power-grid model (:func:`mi_cvx.grids.grid_model`), the other way to give an ``observation``
+#: matrix: ``grid`` names the test system, the others are ``grid_model``'s arguments.
+_GRID_KEYS = ("grid", "grid_correlation", "grid_snr")
 
 
 def _keys(family: Family) -> tuple[str, ...]:
-    """The problem settings ``family`` takes: its parameters (and m, n, seed where it has an observation matrix)."""
+    """The problem settings ``family`` takes: its parameters (and m, n, seed and grid where A is an observation)."""
     names = tuple(p.name for p in family.params)
     if any(p.kind == "observation" for p in family.params):
-        names += _RANDOM_KEYS
+        names += _RANDOM_KEYS + _GRID_KEYS
     return names
 
 
@@ -408,6 +411,7 @@ def _factory_kwargs(family: Family, p: Mapping[str, Any]) -> dict[str, Any]:
 
     kwargs: dict[str, Any] = {}
     rows: int | None = None
+    p = _grid_settings(family, p)
     for param in family.params:
         if param.kind == "observation":
             A = _random_A(p, family.cli_name)
@@ -426,10 +430,45 @@ def _factory_kwargs(family: Family, p: Mapping[str, Any]) -> dict[str, Any]:
             kwargs[param.name] = p[param.name]
         elif param.default is not None:
             kwargs[param.name] = param.default
+        elif param.required:  # excused by one of param.unless: passed as None
+            kwargs[param.name] = None
     for param in family.params:
         if param.kind == "indices" and param.name in kwargs and rows is not None:
             kwargs[param.name] = _v.row_indices(param.name, kwargs[param.name], rows)
     return kwargs
+
+
+def _grid_settings(family: Family, p: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``p`` with an IEEE grid's ``A`` (and its ``signal_cov`` and ``noise_cov`` unless given) when ``grid`` is set.
+
+    Raises
+    ------
+    InvalidInputError
+        ``grid`` together with ``A``, ``m``, ``n`` or ``seed``, or bad values (named as the grid keys).
+    """
+    if "grid" not in p:  # grid_correlation or grid_snr alone: refused by _check_keys
+        return p
+    given = [k for k in ("A", *_RANDOM_KEYS) if k in p]
+    if given:
+        raise InvalidInputError("grid", f"give either grid or the observation matrix ({', '.join(given)}), not both")
+    from .grids import grid_model
+
+    options = {k.removeprefix("grid_"): p[k] for k in _GRID_KEYS[1:] if k in p}
+    try:
+        A, signal_cov, noise_cov = grid_model(p["grid"], **options)
+    except InvalidInputError as exc:  # grid_model names its own arguments: case, correlation, snr
+        key = "grid" if exc.argument == "case" else f"grid_{exc.argument}"
+        text = str(exc).removeprefix(f"{exc.argument}: ")
+        raise InvalidInputError(key if key in _GRID_KEYS else exc.argument, text) from None
+    except ImportError as exc:
+        raise MiCvxError(str(exc)) from None
+    out = {k: v for k, v in p.items() if k not in _GRID_KEYS}
+    out["A"] = A
+    names = {param.name for param in family.params}
+    for key, value in (("signal_cov", signal_cov), ("noise_cov", noise_cov)):
+        if key in names:
+            out.setdefault(key, value)
+    return out
 
 
 def _flag(key: str) -> str:
@@ -442,9 +481,15 @@ def _check_keys(family: Family, params: Mapping[str, Any]) -> None:
     if extra:
         takes = ", ".join(_flag(k) for k in _keys(family))
         raise InvalidInputError(_flag(extra[0]), f"does not apply to {family.cli_name} (it takes {takes})")
-    drawn = {p.name for p in family.params if p.kind == "observation"} if any(r in params for r in _RANDOM_KEYS) \
-        else set()  # an observation matrix drawn from m, n and seed is given
-    missing = [k for k in family.required if k not in params and k not in drawn]
+    orphans = [k for k in _GRID_KEYS[1:] if k in params] if "grid" not in params else []
+    if orphans:
+        raise InvalidInputError(orphans[0], "applies only with grid (an IEEE test system)")
+    drawn = {p.name for p in family.params if p.kind == "observation"} \
+        if any(r in params for r in _RANDOM_KEYS + ("grid",)) else set()  # drawn from m, n, seed, or a grid
+    if "grid" in params:  # a grid's model gives the covariances too (mi_cvx.grids.grid_model)
+        drawn |= {"signal_cov", "noise_cov"}
+    excused = {p.name for p in family.params if any(other in params for other in p.unless)}
+    missing = [k for k in family.required if k not in params and k not in drawn and k not in excused]
     if missing:
         raise InvalidInputError(_flag(missing[0]), f"is required by {family.cli_name}")
 
@@ -602,6 +647,9 @@ def cmd_solve(args: argparse.Namespace, out: TextIO) -> int:
             f"residual    {_fmt_num(result.residual, 3)}; solve {_fmt_num(result.solve_time, 3)} s, "
             f"setup {_fmt_num(result.setup_time, 3)} s\n"
         )
+        if result.kl is not None:
+            out.write(f"stealth     KL(P_Z || P_X) {_fmt_num(result.kl)} nats; objective {_fmt_num(result.objective)}"
+                      f"; cap multiplier {_fmt_num(result.dual_stealth)}\n")
         if not result.ok:
             out.write(f"message     {result.message}\n")
     if not result.ok:
@@ -736,7 +784,22 @@ def _option_table() -> dict[str, tuple[str, str, tuple[str, ...], list[str]]]:
                                        ("n", "columns of a random observation matrix"),
                                        ("seed", "seed of the random observation matrix (0)")):
                     table.setdefault(key, ("integer", help_text, (), []))[3].append(fam.cli_name)
+                for key, (kind, help_text, choices) in _grid_options().items():
+                    table.setdefault(key, (kind, help_text, choices, []))[3].append(fam.cli_name)
     return table
+
+
+def _grid_options() -> dict[str, tuple[str, str, tuple[str, ...]]]:
+    """The grid keys' rows of :func:`_option_table`: ``name -> (kind, help, choices)``."""
+    from .grids import CASES, DEFAULT_CORRELATION, DEFAULT_SNR
+
+    return {
+        "grid": ("choice", "an IEEE test system's DC state-estimation model (mi_cvx.grids.grid_model) as the "
+                 "observation matrix, with its signal and noise covariances unless given", CASES),
+        "grid_correlation": ("number", f"spatial correlation of the grid's bus angles, in [0, 1) "
+                             f"({DEFAULT_CORRELATION})", ()),
+        "grid_snr": ("number", f"signal-to-noise ratio of the grid's measurements ({DEFAULT_SNR:g})", ()),
+    }
 
 
 def _option_kinds() -> dict[str, str]:
@@ -748,7 +811,8 @@ def _problem_options() -> tuple[str, ...]:
     return tuple(_option_table())
 
 
-_ARGPARSE_TYPES: dict[str, Callable[[str], Any]] = {"number": float, "budget": float, "integer": int}
+_ARGPARSE_TYPES: dict[str, Callable[[str], Any]] = {"number": float, "budget": float, "nonneg": float,
+                                                     "integer": int}
 _METAVARS = {"array": "ARRAY", "observation": "ARRAY", "indices": "ROWS"}
 
 

@@ -108,6 +108,16 @@ class AttackResult:
     tolerance : float or None
         The relative accuracy ``ok`` vouches for: the backend's promise
         (:func:`mi_cvx.solvers.tolerance` at the settings used).
+    kl : float or None
+        ``KL(P_Z || P_X)`` in nats: how far the attack moves the law of what
+        the defender receives, recomputed in plain numpy from the returned
+        attack (problems built with a ``stealth`` or ``stealth_weight`` term;
+        see :func:`mi_cvx.detection_probability` for the defender's test).
+    objective : float
+        The optimal value of what was minimised: ``mi + stealth_weight * kl``
+        with a stealth weight, else ``mi``.
+    dual_stealth : float or None
+        Multiplier of the stealth cap ``KL <= stealth`` (``-dJ*/d stealth``).
     """
 
     mi: float
@@ -128,7 +138,14 @@ class AttackResult:
     message: str = ""
     note: str = ""
     tolerance: float | None = None
+    kl: float | None = None
+    objective: float | None = None
+    dual_stealth: float | None = None
     problem: AttackProblem | None = field(default=None, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        if self.objective is None:  # without a stealth weight the objective is the information
+            self.objective = self.mi
 
     def __getstate__(self) -> dict:
         # A result pickles with its problem when the problem can be rebuilt (it travels as its
@@ -155,17 +172,19 @@ class AttackResult:
 
     @property
     def oracle_gap(self) -> float | None:
-        """Signed gap ``mi - oracle`` in nats (None without an oracle)."""
-        if self.oracle is None or not math.isfinite(self.mi):
+        """Signed gap ``objective - oracle`` in nats (``objective`` is ``mi`` without a stealth weight)."""
+        value = self.mi if self.objective is None else self.objective
+        if self.oracle is None or not math.isfinite(value):
             return None
-        return self.mi - self.oracle
+        return value - self.oracle
 
     @property
     def oracle_error(self) -> float | None:
-        """Relative error ``|mi - oracle| / (1 + |oracle|)`` (None without an oracle)."""
-        if self.oracle is None or not math.isfinite(self.mi):
+        """Relative error ``|objective - oracle| / (1 + |oracle|)`` (None without an oracle)."""
+        value = self.mi if self.objective is None else self.objective
+        if self.oracle is None or not math.isfinite(value):
             return None
-        return relative_error(self.mi, self.oracle)
+        return relative_error(value, self.oracle)
 
     def optimality(self):
         """Check the family's optimality conditions at this result (where the family has them)."""
@@ -185,6 +204,9 @@ class AttackResult:
             "message": self.message,
             "note": self.note,
             "tolerance": self.tolerance,
+            "kl": self.kl,
+            "objective": self.objective,
+            "dual_stealth": self.dual_stealth,
             "solve_time": self.solve_time,
             "setup_time": self.setup_time,
             "iterations": self.iterations,
@@ -507,6 +529,12 @@ class AttackProblem:
         if self._cones is not None and self._problem is None:
             return self._cones
         return _solvers.required_cones(self.problem)
+
+    def scalar(self, name: str) -> float | None:
+        """The value of the scalar parameter ``name`` as a float (None when the problem has no such value)."""
+        param = self.parameters.get(name)
+        value = None if param is None else param.value
+        return None if value is None else float(np.asarray(value))
 
     def parameter_values(self) -> dict:
         """Current values of the user-facing parameters (JSON-safe)."""

@@ -84,9 +84,13 @@ from .core import AttackProblem, AttackResult, parameter, rebuildable
 from .errors import InvalidInputError
 from .family import Case, Family, Param
 from .info import channel_mi, expected_distortion
+from .info import kl as _kl
 from .optimality import OptimalityResiduals, optimality_residuals
 
-KNOWS = ("x_and_y", "x")
+#: The attacker models: the paper's (sees X and Y), label-blind (sees X only) and blind
+#: (sees nothing: Xhat = X + W mod k with W ~ noise_pmf independent of everything,
+#: docs/theory.md section 8).
+KNOWS = ("x_and_y", "x", "nothing")
 FORMULATIONS = ("channel", "transport")
 
 #: Outputs whose total probability ``P(xh)`` is at most this are treated as
@@ -192,12 +196,24 @@ def _model(p_xy, distortion=None, output_size=None, shape=None) -> DiscreteModel
 # ------------------------------------------------------------------ builders
 
 
-def _check_reachable(p: np.ndarray, distortion: np.ndarray, budget: float) -> None:
+def _shift_costs(p: np.ndarray, distortion: np.ndarray) -> np.ndarray:
+    """The expected distortion of each shift ``x -> x + j mod k`` (the blind attacker's deterministic maps)."""
+    k = distortion.shape[0]
+    px = p.sum(axis=1)
+    return np.array([px @ distortion[np.arange(k), (np.arange(k) + j) % k] for j in range(k)])
+
+
+def _check_reachable(p: np.ndarray, distortion: np.ndarray, budget: float, knows: str = "x_and_y") -> None:
     """Raise if even the cheapest channel costs more than ``budget`` (the problem would be infeasible)."""
-    least = float(p.sum(axis=1) @ distortion.min(axis=1))
+    if knows == "nothing":  # the noise pmf's cost is linear: its least is the cheapest shift
+        least = float(_shift_costs(p, distortion).min())
+        why = "the blind attacker's cheapest shift x -> x + j mod k"
+    else:
+        least = float(p.sum(axis=1) @ distortion.min(axis=1))
+        why = "every letter x must pay min_xh distortion[x, xh]"
     if budget < least * (1 - 1e-12):
         raise InvalidInputError("budget", f"{budget:g} is below the least achievable expected distortion "
-                                f"{least:g} (every letter x must pay min_xh distortion[x, xh])")
+                                f"{least:g} ({why})")
 
 
 def _selector(k: int, ell: int) -> sp.csr_matrix:
@@ -206,12 +222,22 @@ def _selector(k: int, ell: int) -> sp.csr_matrix:
 
 
 def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: str, description: str,
-           binary: bool = False) -> AttackProblem:
+           binary: bool = False, stealth=None, stealth_weight=None) -> AttackProblem:
     knows = _v.choice("knows", knows, KNOWS)
     formulation = _v.choice("formulation", formulation, FORMULATIONS)
     budget = _v.budget(budget, allow_none=True)
+    cap = None if stealth is None else _v.scalar("stealth", stealth, nonneg=True)
+    weight = None if stealth_weight is None else _v.scalar("stealth_weight", stealth_weight, nonneg=True)
+    stealthy = cap is not None or weight is not None
+    if knows == "nothing" and model.output_size != model.k:
+        raise InvalidInputError("knows", f"'nothing' adds noise modulo the alphabet (Xhat = X + W mod k), so Xhat "
+                                f"needs X's alphabet: output_size {model.output_size} != k = {model.k}")
+    if stealthy and model.output_size != model.k:
+        raise InvalidInputError("stealth" if cap is not None else "stealth_weight",
+                                f"the defender compares the law of Xhat with that of X, which needs one alphabet: "
+                                f"output_size {model.output_size} != k = {model.k}")
     if budget is not None:
-        _check_reachable(model.p_xy, model.distortion, budget)
+        _check_reachable(model.p_xy, model.distortion, budget, knows)
     if formulation == "transport":
         if not model.hamming:
             raise InvalidInputError("formulation", "'transport' needs the Hamming distortion (its cost is the "
@@ -228,8 +254,16 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
     solver_model = DiscreteModel(model.p_xy, model.distortion / unit, model.hamming)
     if budget is not None:
         params["budget"] = parameter("budget", budget)
+    if cap is not None:
+        params["stealth"] = parameter("stealth", cap)
+    if weight is not None:
+        params["stealth_weight"] = parameter("stealth_weight", weight)
     identity = model.identity_outputs()
     d = model.distortion
+
+    def weight_value() -> float:
+        """The stealth weight's current value (0 without one)."""
+        return float(np.asarray(params["stealth_weight"].value)) if "stealth_weight" in params else 0.0
 
     def build() -> dict:
         p_y = cp.sum(P, axis=0)
@@ -250,7 +284,20 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
             budget_con = cost <= params["budget"] * (1.0 / unit)
             cons.append(budget_con)
         # p(y) is parameter-affine and q parameter-free, so the product is DPP.
-        objective = cp.sum(cp.rel_entr(out_joint, cp.outer(p_y, ref)))
+        information = cp.sum(cp.rel_entr(out_joint, cp.outer(p_y, ref)))
+        objective = information
+        stealth_con = None
+        if stealthy:
+            # KL(P_Xhat || P_X) (docs/theory.md section 9): a rel_entr of a linear map of the attack.
+            kl = cp.sum(cp.rel_entr(cp.sum(out_joint, axis=0), cp.sum(P, axis=1)))
+            if cap is not None:
+                stealth_con = kl <= params["stealth"]
+                cons.append(stealth_con)
+            if weight is not None:
+                # an epigraph keeps the weight (a parameter) off the parameter-dependent KL: DPP
+                kl_bound = cp.Variable(nonneg=True, name="kl")
+                cons.append(kl <= kl_bound)
+                objective = information + params["stealth_weight"] * kl_bound
         problem = cp.Problem(cp.Minimize(objective), cons)
         # costs in the user's units (affine views)
         variables.update({"output_joint": out_joint, "output": cp.sum(out_joint, axis=0), "reference": ref,
@@ -265,14 +312,15 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
         def readout(ap: AttackProblem) -> dict:
             p = np.asarray(P.value, dtype=float)
             if formulation == "channel":
-                channel = _channel_from_joint(p, variables["joint_flat"].value.reshape(k, ell, kp), identity, knows,
-                                              variables.get("channel"))
+                channel = _channel_from_joint(p, variables["joint_flat"].value.reshape(k, ell, kp), identity,
+                                              "x" if knows == "nothing" else knows, variables.get("channel"))
             else:
                 channel = _channel_from_output(p, out_joint.value, identity)
             budget_value = params["budget"].value if "budget" in params else None
             repaired = False
             if budget_value is not None and not ap.custom:
-                fixed = _repair(p, channel, no_change, d, float(budget_value))
+                fixed = _repair(p, channel, cheapest_shift(p) if knows == "nothing" else no_change, d,
+                                float(budget_value))
                 repaired, channel = fixed is not channel, fixed
             joint = p[:, :, None] * channel
             attack = {"channel": channel, "joint": joint, "output_joint": joint.sum(axis=0)}
@@ -287,13 +335,22 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
                 mi = float(np.sum(rel_entr(pyx, p.sum(axis=0)[live, None] * pyx.sum(axis=0)[None, :])))
             if binary:
                 attack["flip_prob"] = np.array([[channel[x, y, 1 - x] for y in range(ell)] for x in range(k)])
-            return {"attack": attack, "mi": mi, "mi_check": channel_mi(p, channel),
-                    "budget_used": expected_distortion(p, channel, d), "dual_scale": 1.0 / unit,
-                    "repaired": repaired}
+            if knows == "nothing":
+                attack["noise_pmf"] = _noise_pmf(p, channel)
+            out = {"attack": attack, "mi": mi, "mi_check": channel_mi(p, channel),
+                   "budget_used": expected_distortion(p, channel, d), "dual_scale": 1.0 / unit,
+                   "repaired": repaired}
+            if stealthy:
+                kl_value = _kl(joint.sum(axis=(0, 1)), p.sum(axis=1))
+                out["kl"], out["stealth_constraint"] = kl_value, stealth_con
+                if weight is not None:
+                    out["objective"] = mi + weight_value() * kl_value
+            return out
         return {"problem": problem, "variables": variables, "budget_constraint": budget_con, "readout": readout}
 
-    binary_structure = model.hamming and knows == "x_and_y" and (k, ell, kp) == (2, 2, 2)
-    diagonal_structure = model.hamming and knows == "x_and_y" and k == ell and kp >= k
+    binary_structure = model.hamming and knows == "x_and_y" and (k, ell, kp) == (2, 2, 2) and not stealthy
+    diagonal_structure = model.hamming and knows == "x_and_y" and k == ell and kp >= k and not stealthy
+    blind_binary = model.hamming and knows == "nothing" and (k, ell, kp) == (2, 2, 2) and not stealthy
 
     def diagonal(p: np.ndarray) -> bool:
         return diagonal_structure and not np.any(p - np.diag(np.diag(p)))
@@ -304,6 +361,8 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
         p = np.asarray(values["p_xy"], dtype=float)
         if binary_structure:
             return _oracles.binary_oracle(p, values["budget"]).mi
+        if blind_binary:  # X xor Bern(q), q* = min(D, 1/2) (docs/theory.md section 8)
+            return _oracles.binary_blind(p, values["budget"]).mi
         if diagonal(p):
             # X = Y: the rate-distortion function (knowing Y adds nothing).
             return _oracles.rate_distortion_hamming(np.diag(p), values["budget"])
@@ -322,20 +381,42 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
     no_change[np.arange(k), :, identity] = 1.0
     unique_cheapest = np.sum(d == d.min(axis=1, keepdims=True), axis=1) == 1
 
+    def cheapest_shift(p: np.ndarray) -> np.ndarray:
+        """The blind attacker's least-cost deterministic map, x -> x + j mod k (what a repair mixes with)."""
+        j = int(np.argmin(_shift_costs(p, d)))
+        chan = np.zeros((k, ell, kp))
+        chan[np.arange(k), :, (np.arange(k) + j) % k] = 1.0
+        return chan
+
+    # The blind attacker's own "no attack" is the shift j = 0, Xhat = X (the cheapest per-letter map
+    # need not be a shift when the distortion has a non-zero diagonal).
+    identity_channel = np.zeros((k, ell, kp))
+    identity_channel[np.arange(k), :, np.arange(k) % kp] = 1.0
+    unmoved = identity_channel if knows == "nothing" else no_change
+
     def no_attack(values) -> float | None:
         """I(Y; X) through the no-attack channel, which no optimal attack exceeds when it is affordable."""
         p = np.asarray(values["p_xy"], dtype=float)
-        if "budget" in values and expected_distortion(p, no_change, d) > float(values["budget"]):
+        if "budget" in values and expected_distortion(p, unmoved, d) > float(values["budget"]):
             return None
-        return channel_mi(p, no_change)
+        return channel_mi(p, unmoved)
 
     def exact(values) -> dict | None:
+        p = np.asarray(values["p_xy"], dtype=float)
+        if knows == "nothing" and cap is not None and float(np.asarray(values["stealth"])) == 0.0:
+            # KL = 0 forces P_Xhat = P_X, the circular convolution p_x * w = p_x: where no Fourier
+            # coefficient of p_x vanishes, w = delta_0 is its only solution (no attack).
+            affordable = "budget" not in values or expected_distortion(p, identity_channel, d) <= values["budget"]
+            if not (affordable and np.all(np.abs(np.fft.fft(p.sum(axis=1))) > 1e-9)):
+                return None
+            channel, dual, mi = identity_channel.copy(), None, channel_mi(p, identity_channel)
+            return finish(p, channel, mi, dual)
         if "budget" not in values:
             return None
-        p = np.asarray(values["p_xy"], dtype=float)
         budget = float(values["budget"])
         least = float(p.sum(axis=1) @ d.min(axis=1))
-        if budget <= least and np.all(unique_cheapest[p.sum(axis=1) > 0]):
+        if (budget <= least and np.all(unique_cheapest[p.sum(axis=1) > 0])
+                and (knows != "nothing" or np.array_equal(no_change, identity_channel))):
             # nothing to spend beyond the least cost, which one channel attains: no attack
             channel, dual = no_change.copy(), None
             mi = channel_mi(p, channel)
@@ -346,6 +427,12 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
                 channel[x, :, 1 - x] = sol.flip_prob[x]
                 channel[x, :, x] = 1.0 - sol.flip_prob[x]
             mi, dual = sol.mi, sol.dual
+        elif blind_binary:
+            blind = _oracles.binary_blind(p, budget)
+            channel = np.zeros((2, 2, 2))
+            for x in range(2):
+                channel[x, :, 1 - x], channel[x, :, x] = blind.q, 1.0 - blind.q
+            mi, dual = blind.mi, blind.dual
         elif diagonal(p):
             mi, row, dual = _oracles.rate_distortion_channel(np.diag(p), budget)
             channel = np.zeros((k, ell, kp))
@@ -353,21 +440,35 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
             channel[np.arange(k), np.arange(k), :k] = row
         else:
             return None
+        return finish(p, channel, mi, dual)
+
+    def finish(p: np.ndarray, channel: np.ndarray, mi: float, dual) -> dict:
         joint = p[:, :, None] * channel
         attack = {"channel": channel, "joint": joint, "output_joint": joint.sum(axis=0)}
         if binary:
             attack["flip_prob"] = np.array([[channel[x, y, 1 - x] for y in range(ell)] for x in range(k)])
-        return {"mi": mi, "attack": attack, "mi_check": channel_mi(p, channel),
-                "budget_used": expected_distortion(p, channel, d), "dual_budget": dual}
+        if knows == "nothing":
+            attack["noise_pmf"] = _noise_pmf(p, channel)
+        out = {"mi": mi, "attack": attack, "mi_check": channel_mi(p, channel),
+               "budget_used": expected_distortion(p, channel, d), "dual_budget": dual}
+        if stealthy:  # only no-attack answers reach here with stealth terms: they move nothing
+            kl_value = _kl(joint.sum(axis=(0, 1)), p.sum(axis=1))
+            out["kl"] = kl_value
+            if weight is not None:
+                out["objective"] = mi + weight_value() * kl_value
+        return out
 
     def sync(ap: AttackProblem) -> None:
         p = _p_xy(P.value, (k, ell))  # a new value must still be a pmf
         if "budget" in params:
             budget = params["budget"].value
             assert budget is not None  # sync runs after AttackProblem._check_values, which rejects None
-            _check_reachable(p, model.distortion, float(budget))
+            _check_reachable(p, model.distortion, float(budget), knows)
 
     def optimality(result: AttackResult) -> OptimalityResiduals:
+        if knows == "nothing" or stealthy:
+            raise NotImplementedError("the conditions of Theorem 3.3 are those of the paper's and the label-blind "
+                                      "attackers without stealth terms; this problem has others")
         if result.problem is not None and result.problem.custom:
             raise NotImplementedError("custom constraints bring multipliers of their own; the conditions of "
                                       "Theorem 3.3 (budget multiplier only) do not characterise this optimum")
@@ -446,9 +547,23 @@ def _channel_form(model: DiscreteModel, P: cp.Parameter, knows: str):
     variables: dict[str, cp.Expression] = {}
     p_rows = cp.reshape(P, (k * ell, 1), order="C")
     R: cp.Expression
+    C: cp.Expression
     if knows == "x_and_y":
         R = cp.Variable((k * ell, kp), nonneg=True, name="joint")
         cons.append(cp.sum(R, axis=1) == cp.reshape(P, (k * ell,), order="C"))
+    elif knows == "nothing":
+        # Xhat = X + W mod k with W ~ w independent of everything (docs/theory.md section 8): the
+        # channel C[x, xh] = w[(xh - x) mod k] is linear in w, and r = p_xy * C as for a label-blind one.
+        w = cp.Variable(k, nonneg=True, name="noise_pmf")
+        cons.append(cp.sum(w) == 1)
+        shift = np.zeros((k * kp, k))
+        rows, outs = np.divmod(np.arange(k * kp), kp)
+        shift[np.arange(k * kp), (outs - rows) % k] = 1.0
+        C = cp.reshape(shift @ w, (k, kp), order="C")
+        E = np.repeat(np.eye(k), ell, axis=0)  # row x*l + y -> x
+        R = cp.multiply(p_rows @ np.ones((1, kp)), E @ C)
+        variables["channel"] = C
+        variables["noise_pmf"] = w
     else:
         # P(xh | x, y) = C[x, xh] for every y: r = p_xy * C, parameter times variable (DPP).
         C = cp.Variable((k, kp), nonneg=True, name="channel")
@@ -497,6 +612,13 @@ def _repair(p: np.ndarray, channel: np.ndarray, no_change: np.ndarray, distortio
         return channel
     t = min(1.0, (cost - budget) / (cost - least))
     return (1.0 - t) * channel + t * no_change
+
+
+def _noise_pmf(p: np.ndarray, channel: np.ndarray) -> np.ndarray:
+    """The blind attacker's noise pmf ``w[j] = P(Xhat = x + j mod k | x)``, read on a letter that occurs."""
+    k = channel.shape[0]
+    x = int(np.argmax(p.sum(axis=1)))
+    return channel[x, 0, (x + np.arange(k)) % k].copy()
 
 
 def _channel_from_joint(p: np.ndarray, r: np.ndarray, identity: np.ndarray, knows: str, C) -> np.ndarray:
@@ -562,7 +684,8 @@ def _channel_from_output(p: np.ndarray, q_joint: np.ndarray, identity: np.ndarra
 
 
 @rebuildable
-def binary_channel(p_xy, budget, *, knows: str = "x_and_y", formulation: str = "channel") -> AttackProblem:
+def binary_channel(p_xy, budget, *, knows: str = "x_and_y", formulation: str = "channel", stealth=None,
+                   stealth_weight=None) -> AttackProblem:
     """Theorem 3.3: flip a binary observation to hide a binary label.
 
     ``X, Y in {0, 1}`` with joint pmf ``p_xy[x, y]``; the attacker outputs
@@ -576,9 +699,19 @@ def binary_channel(p_xy, budget, *, knows: str = "x_and_y", formulation: str = "
     budget : float or None
         Bound on the expected flips (>= 0), or None for no budget (add your
         own with :meth:`AttackProblem.with_constraints`).
-    knows : {"x_and_y", "x"}
+    knows : {"x_and_y", "x", "nothing"}
         The paper's attacker sees ``(X, Y)``; a label-blind one sees only ``X``
-        (its flip probabilities do not depend on ``y``; never better).
+        (its flip probabilities do not depend on ``y``; never better); a blind
+        one flips independently of everything, ``Xhat = X xor Bern(q)``
+        (``result.attack["noise_pmf"]`` is ``[1 - q, q]``).
+    stealth : float, optional
+        Cap ``KL(P_Xhat || P_X) <= stealth`` (nats) on how far the attack moves
+        the law the defender receives (docs/theory.md section 9);
+        ``parameters["stealth"]``.  Needs ``Xhat`` on ``X``'s alphabet.
+    stealth_weight : float, optional
+        Minimise ``I(Y; Xhat) + stealth_weight * KL(P_Xhat || P_X)``;
+        ``parameters["stealth_weight"]``.  With either term ``budget=None`` is
+        allowed.
     formulation : {"channel", "transport"}
         The joint ``r[x, y, xh]`` (default), or the compact total-variation
         form over ``P(y, xh)`` (``knows="x_and_y"`` only).
@@ -611,12 +744,13 @@ def binary_channel(p_xy, budget, *, knows: str = "x_and_y", formulation: str = "
         ``formulation`` is unknown or the combination is unsupported.
     """
     model = _model(p_xy, shape=(2, 2))
-    return _build(model, budget, knows, formulation, "binary_channel", "binary channel", binary=True)
+    return _build(model, budget, knows, formulation, "binary_channel", "binary channel", binary=True,
+                  stealth=stealth, stealth_weight=stealth_weight)
 
 
 @rebuildable
 def discrete_channel(p_xy, budget, distortion=None, output_size=None, *, knows: str = "x_and_y",
-                     formulation: str = "channel") -> AttackProblem:
+                     formulation: str = "channel", stealth=None, stealth_weight=None) -> AttackProblem:
     """Finite alphabets with any distortion (docs/theory.md section 5).
 
     ``X in {0..k-1}``, ``Y in {0..l-1}`` with joint pmf ``p_xy[x, y]``; the
@@ -633,10 +767,22 @@ def discrete_channel(p_xy, budget, distortion=None, output_size=None, *, knows: 
         Non-negative cost ``d[x, xh]``.  Default: Hamming, ``[x != xh]``.
     output_size : int, optional
         ``k'``; default ``k``, or the number of columns of ``distortion``.
-    knows : {"x_and_y", "x"}
-        The paper's attacker, or a label-blind one (``P(xh | x, y)`` the same
+    knows : {"x_and_y", "x", "nothing"}
+        The paper's attacker, a label-blind one (``P(xh | x, y)`` the same
         for every ``y``: the joint is ``p_xy[x, y] * channel[x, xh]``, still
-        DPP and convex; never better for the attacker).
+        DPP and convex; never better for the attacker), or a blind one
+        (``Xhat = X + W mod k`` with ``W ~ w`` independent of everything,
+        docs/theory.md section 8: the channel is linear in ``w``, the cost
+        ``E d(X, Xhat)`` too; ``result.attack["noise_pmf"]`` is ``w``; needs
+        ``output_size == k``).
+    stealth : float, optional
+        Cap ``KL(P_Xhat || P_X) <= stealth`` (nats) on how far the attack moves
+        the law the defender receives (docs/theory.md section 9);
+        ``parameters["stealth"]``.  Needs ``Xhat`` on ``X``'s alphabet.
+    stealth_weight : float, optional
+        Minimise ``I(Y; Xhat) + stealth_weight * KL(P_Xhat || P_X)``;
+        ``parameters["stealth_weight"]``.  With either term ``budget=None`` is
+        allowed.
     formulation : {"channel", "transport"}
         ``"channel"``: the joint ``r[x, y, xh]`` (``k l k'`` variables).
         ``"transport"``: Hamming only, the output joint ``P(y, xh)`` with the
@@ -669,7 +815,7 @@ def discrete_channel(p_xy, budget, distortion=None, output_size=None, *, knows: 
     k, ell = model.p_xy.shape
     return _build(model, budget, knows, formulation, "discrete_channel",
                   f"discrete channel, k={k}, l={ell}, k'={model.output_size}"
-                  + ("" if model.hamming else ", custom distortion"))
+                  + ("" if model.hamming else ", custom distortion"), stealth=stealth, stealth_weight=stealth_weight)
 
 
 # ------------------------------------------------------- the family descriptions
@@ -689,6 +835,10 @@ def _discrete_data(ap: AttackProblem):
     outputs = model.identity_outputs() if model is not None else np.argmin(d, axis=1)
     k, ell = p.shape
     base = np.zeros((k, ell, d.shape[1]))
+    if knows == "nothing":  # the least-cost shift x -> x + j mod k
+        px = p.sum(axis=1)
+        j = int(np.argmin([px @ d[np.arange(k), (np.arange(k) + j) % k] for j in range(k)]))
+        outputs = (np.arange(k) + j) % k
     base[np.arange(k), :, outputs] = 1.0
     return p, d, knows, base
 
@@ -700,39 +850,64 @@ def _discrete_space(ap: AttackProblem) -> AttackSpace:
     kp = d.shape[1]
     budget = budget_value(ap)
     least = expected_distortion(p, base, d)
+    cap_kl, weight = ap.scalar("stealth"), ap.scalar("stealth_weight")
+    p_x = p.sum(axis=1)
+
+    def kl_of(chan) -> float:
+        return _kl((p[:, :, None] * chan).sum(axis=(0, 1)), p_x)
 
     def sample(rng: np.random.Generator) -> np.ndarray:
-        rows = ell if knows == "x_and_y" else 1
-        if rng.random() < 0.25:  # a deterministic map
-            chan = np.zeros((k, rows, kp))
-            chan[np.arange(k)[:, None], np.arange(rows)[None, :], rng.integers(kp, size=(k, rows))] = 1.0
+        if knows == "nothing":  # Xhat = X + W mod k: a noise pmf, deterministic a quarter of the time
+            w = (np.eye(k)[rng.integers(k)] if rng.random() < 0.25
+                 else rng.dirichlet(np.full(k, rng.uniform(0.2, 2.0))))
+            chan = np.zeros((k, ell, kp))
+            for j in range(k):
+                chan[np.arange(k), :, (np.arange(k) + j) % k] = w[j]
         else:
-            chan = rng.dirichlet(np.full(kp, rng.uniform(0.2, 2.0)), size=(k, rows))
-        chan = np.broadcast_to(chan, (k, ell, kp)).copy()
+            rows = ell if knows == "x_and_y" else 1
+            if rng.random() < 0.25:  # a deterministic map
+                chan = np.zeros((k, rows, kp))
+                chan[np.arange(k)[:, None], np.arange(rows)[None, :], rng.integers(kp, size=(k, rows))] = 1.0
+            else:
+                chan = rng.dirichlet(np.full(kp, rng.uniform(0.2, 2.0)), size=(k, rows))
+            chan = np.broadcast_to(chan, (k, ell, kp)).copy()
         if budget is not None:
             cost = expected_distortion(p, chan, d)
             target = least + (budget - least) * (1.0 if rng.random() < 0.25 else rng.uniform(0.0, 1.0))
             if cost > target:  # mix with the least-cost map until the budget is met (cost is linear)
                 a = (target - least) / (cost - least)
                 chan = (1.0 - a) * base + a * chan
+        for _ in range(60):  # shrink towards the least-cost map until the stealth cap holds
+            if cap_kl is None or kl_of(chan) <= cap_kl:
+                break
+            chan = 0.5 * (base + chan)
         return chan
 
     def mi(chan) -> float:
-        return channel_mi(p, chan)
+        value = channel_mi(p, chan)
+        return value + weight * kl_of(chan) if weight is not None else value
 
     def violation(chan) -> float:
         chan = np.asarray(chan, dtype=float)
         parts = [max(0.0, -float(chan.min())), float(np.abs(chan.sum(axis=2) - 1.0).max())]
         if budget is not None:
             parts.append(max(0.0, expected_distortion(p, chan, d) - budget))
-        if knows == "x":  # a label-blind channel does not depend on y
+        if knows in ("x", "nothing"):  # a label-blind channel does not depend on y
             parts.append(float(np.abs(chan - chan[:, :1, :]).max()))
+        if knows == "nothing":  # ... nor on x but through x + W mod k
+            shifted = np.stack([chan[np.arange(k), 0, (np.arange(k) + j) % k] for j in range(k)], axis=1)
+            parts.append(float(np.abs(shifted - shifted[:1, :]).max()))
+        if cap_kl is not None:
+            parts.append(max(0.0, kl_of(chan) - cap_kl))
         return float(max(parts))
 
     return AttackSpace(
         description=("attack channels P(xh | x, y) (rows on the simplex"
-                     + (", independent of y" if knows == "x" else "")
-                     + ") with E d(X, Xhat) <= budget; I(Y; Xhat) evaluated with mi_cvx.info.channel_mi"),
+                     + {"x_and_y": "", "x": ", independent of y", "nothing": ", Xhat = X + W mod k"}[knows]
+                     + ") with E d(X, Xhat) <= budget"
+                     + (f", KL(P_Xhat || P_X) <= {cap_kl:g}" if cap_kl is not None else "")
+                     + "; I(Y; Xhat) evaluated with mi_cvx.info.channel_mi"
+                     + (f", plus {weight:g} KL(P_Xhat || P_X)" if weight is not None else "")),
         sample=sample, mi=mi, violation=violation)
 
 
@@ -805,8 +980,21 @@ def _general_cases() -> list[Case]:
     return out
 
 
-_KNOWS = Param("knows", "choice", "what the attacker sees: x_and_y (the paper's attacker) or x (label-blind)",
-               choices=KNOWS)
+_KNOWS = Param("knows", "choice", "what the attacker sees: x_and_y (the paper's attacker), x (label-blind) or "
+               "nothing (blind)", choices=KNOWS)
+_STEALTH_NAMES = ("stealth", "stealth_weight")
+_STEALTH = (Param("stealth", "nonneg", "cap on KL(P_Z || P_X), the defender's view of the attack (nats)"),
+            Param("stealth_weight", "nonneg", "minimise I + stealth_weight * KL(P_Z || P_X)"))
+
+
+def _observed(result) -> tuple[str, np.ndarray, np.ndarray]:
+    """The defender's laws: the pmfs of ``X`` and of ``Xhat``."""
+    clean = np.asarray(result.parameters["p_xy"], dtype=float).sum(axis=1)
+    attacked = np.asarray(result.attack["output_joint"], dtype=float).sum(axis=0)
+    if attacked.size != clean.size:
+        raise InvalidInputError("result", f"Xhat has {attacked.size} letters and X {clean.size}: the defender "
+                                "compares laws on one alphabet")
+    return "discrete", clean, attacked
 _FORMULATION = Param("formulation", "choice", "channel (the attack channel, default) or transport (the joint "
                      "of X and Xhat)", choices=FORMULATIONS)
 _P_XY = Param("p_xy", "array", "the joint pmf p[x, y]", required=True)
@@ -816,12 +1004,14 @@ FAMILIES = (
         name="binary_channel",
         summary="Theorem 3.3: X, Y binary, Xhat = X xor Delta, expected flips <= budget",
         factory=binary_channel,
-        params=(_P_XY, Param("budget", "budget", "the expected number of flips", required=True), _KNOWS, _FORMULATION),
+        params=(_P_XY, Param("budget", "budget", "the expected number of flips", required=True,
+                             unless=_STEALTH_NAMES), _KNOWS, _FORMULATION,
+                *_STEALTH),
         theory="docs/theory.md section 4",
         group="discrete",
         aliases=("binary",),
         oracles={"solution": _oracles.binary_oracle, "zero_threshold": _oracles.binary_zero_threshold},
-        attack_space=_discrete_space, witness=_discrete_witness, least_budget=_least_budget,
+        attack_space=_discrete_space, witness=_discrete_witness, least_budget=_least_budget, observed=_observed,
         cases=_binary_cases,
         attackers=KNOWS, formulations=FORMULATIONS,
     ),
@@ -829,16 +1019,17 @@ FAMILIES = (
         name="discrete_channel",
         summary="finite alphabets: E d(X, Xhat) <= budget, any distortion",
         factory=discrete_channel,
-        params=(_P_XY, Param("budget", "budget", "the expected distortion E d(X, Xhat)", required=True),
+        params=(_P_XY, Param("budget", "budget", "the expected distortion E d(X, Xhat)", required=True,
+                             unless=_STEALTH_NAMES),
                 Param("distortion", "array", "the distortion matrix d[x, xhat] (default Hamming)"),
                 Param("output_size", "integer", "the size of Xhat's alphabet (default: that of X)"),
-                _KNOWS, _FORMULATION),
+                _KNOWS, _FORMULATION, *_STEALTH),
         theory="docs/theory.md section 5",
         group="discrete",
         aliases=("discrete",),
         oracles={"binary": _oracles.binary_oracle, "rate_distortion_hamming": _oracles.rate_distortion_hamming,
                  "rate_distortion_channel": _oracles.rate_distortion_channel},
-        attack_space=_discrete_space, witness=_discrete_witness, least_budget=_least_budget,
+        attack_space=_discrete_space, witness=_discrete_witness, least_budget=_least_budget, observed=_observed,
         cases=_general_cases,
         attackers=KNOWS, formulations=FORMULATIONS,
     ),

@@ -27,13 +27,14 @@ from .errors import InvalidInputError
 
 if TYPE_CHECKING:  # pragma: no cover - imports for annotations only
     from .convexity.checks import AttackSpace, Check
-    from .core import AttackProblem
+    from .core import AttackProblem, AttackResult
 
 #: Kinds of parameter a family's schema may declare, and what the CLI and spec files accept for each.
 PARAM_KINDS = {
     "number": "a real number",
     "integer": "an integer",
     "budget": "a non-negative number (the attack budget)",
+    "nonneg": "a non-negative number",
     "array": "a number (times the identity) or an array: inline JSON, or a .npy/.csv/.txt/.json file",
     "observation": "the observation matrix A (m x n): inline JSON or a file; or a random one from m, n and seed",
     "indices": "row indices such as 0,2 or [0, 2], or a boolean mask such as [true, false, true]",
@@ -65,6 +66,9 @@ class Param:
     default : object
         The value the command line passes when the option is not given
         (:data:`FACTORY_DEFAULT`: pass nothing, so the factory's own default applies).
+    unless : tuple of str
+        A required parameter may be left out when one of these is given; it
+        is then passed as None (a power budget is optional with a stealth term).
     """
 
     name: str
@@ -73,6 +77,7 @@ class Param:
     required: bool = False
     choices: tuple[str, ...] = ()
     default: Any = None
+    unless: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.kind not in PARAM_KINDS:
@@ -198,6 +203,11 @@ class Family:
         (with ``to_dict()`` and ``text()``), which the CLI's ``solve`` prints.
     sample : callable, optional
         Hook for drawing attacked samples from a result (not filled yet).
+    observed : callable, optional
+        ``result -> (kind, clean, attacked)``: the laws of what the defender
+        receives without and with the attack, ``kind`` ``"gaussian"``
+        (zero-mean covariances) or ``"discrete"`` (pmfs); read by
+        :func:`mi_cvx.detection_probability`.
     """
 
     name: str
@@ -218,6 +228,7 @@ class Family:
     budgeted: bool = True
     search: Callable[..., Any] | None = None
     sample: Callable[..., Any] | None = None
+    observed: Callable[[AttackResult], tuple[str, Any, Any]] | None = None
 
     @property
     def cli_name(self) -> str:
@@ -252,7 +263,8 @@ class Family:
         if extra:
             takes = ", ".join(spell(p.name) for p in self.params)
             raise InvalidInputError(spell(extra[0]), f"does not apply to {self.name} (it takes {takes})")
-        missing = [p.name for p in self.params if p.required and p.name not in params]
+        missing = [p.name for p in self.params if p.required and p.name not in params
+                   and not any(other in params for other in p.unless)]
         if missing:
             raise InvalidInputError(spell(missing[0]), f"is required by {self.name}")
 

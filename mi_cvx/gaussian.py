@@ -45,9 +45,11 @@ from .convexity.checks import SET_TOL, AttackSpace, Check, budget_value, nonconv
 from .core import AttackProblem, parameter, rebuildable
 from .errors import InvalidInputError
 from .family import Case, Family, Param
-from .info import conditional_covariance, gaussian_linear_mi
+from .info import conditional_covariance, gaussian_kl, gaussian_linear_mi
 
-KNOWS = ("x_and_y", "x")
+#: The attacker models: the paper's (sees X and Y), label-blind (sees X only) and blind
+#: (sees nothing: Delta ~ N(0, S) independent of everything, docs/theory.md section 8).
+KNOWS = ("x_and_y", "x", "nothing")
 FORMULATIONS = ("full", "compact")
 
 
@@ -175,11 +177,56 @@ class Units:
         return F * np.sqrt(self.observation / self.signal), G, W * self.observation
 
 
+@dataclass(frozen=True)
+class Stealth:
+    """The detectability terms of a problem (docs/theory.md section 9): a cap and/or a weight on the KL."""
+
+    cap: float | None = None
+    weight: float | None = None
+
+    @property
+    def any(self) -> bool:
+        return self.cap is not None or self.weight is not None
+
+    @classmethod
+    def of(cls, stealth, stealth_weight) -> Stealth:
+        cap = None if stealth is None else _v.scalar("stealth", stealth, nonneg=True)
+        weight = None if stealth_weight is None else _v.scalar("stealth_weight", stealth_weight, nonneg=True)
+        return cls(cap, weight)
+
+    def parameters(self) -> dict:
+        out = {}
+        if self.cap is not None:
+            out["stealth"] = parameter("stealth", self.cap)
+        if self.weight is not None:
+            out["stealth_weight"] = parameter("stealth_weight", self.weight)
+        return out
+
+
+def _check_stealth(model: GaussianModel, stealth: Stealth) -> None:
+    """A stealth term needs a defender's law with a density: ``Cov(X)`` positive definite."""
+    if not stealth.any:
+        return
+    name = "stealth" if stealth.cap is not None else "stealth_weight"
+    cov = model.x_cov
+    eig = np.linalg.eigvalsh(0.5 * (cov + cov.T))
+    if eig.min() <= _v.MATRIX_TOL * max(float(eig.max()), np.finfo(float).tiny) * model.m:
+        raise InvalidInputError(name, "the defender's law of X is degenerate (Cov(X) = A signal_cov A^T + noise_cov "
+                                f"is singular, smallest eigenvalue {eig.min():.3g}): KL(P_Z || P_X) is infinite "
+                                "for every attack that leaves its support, so a stealth term says nothing; give "
+                                "every direction of X some noise")
+
+
 def _build(model: GaussianModel, budget, knows: str, formulation: str, family: str, description: str,
-           oracle) -> AttackProblem:
+           oracle, stealth=None, stealth_weight=None) -> AttackProblem:
     knows = _v.choice("knows", knows, KNOWS)
     formulation = _v.choice("formulation", formulation, FORMULATIONS)
     budget = _v.budget(budget, allow_none=True)
+    terms = Stealth.of(stealth, stealth_weight)
+    _check_stealth(model, terms)
+    if knows == "nothing" and budget is None and not terms.any and model.support.size:
+        raise InvalidInputError("budget", "the blind attacker needs a budget or a stealth term: without either the "
+                                "information has no minimum (it only tends to 0 as the added noise grows)")
     units = Units.of(model)
     if formulation == "compact":
         if np.any(model.noise_cov):
@@ -187,13 +234,46 @@ def _build(model: GaussianModel, budget, knows: str, formulation: str, family: s
                                     "SDP of the noiseless observation); use 'full'")
         if model.support.size != model.m:
             raise InvalidInputError("formulation", "'compact' supports attacks on every row only; use 'full'")
+        if knows != "x_and_y" or terms.any:
+            raise InvalidInputError("formulation", "'compact' is the paper's attacker without stealth terms; use "
+                                    "'full' for other attackers and for stealth")
         problem = _build_compact(model, units, budget, family, description, oracle)
     else:
-        problem = _build_full(model, units, budget, knows, family, description, oracle)
-    problem.with_hooks(exact=_exact_path(model, units, knows),
+        problem = _build_full(model, units, budget, knows, family, description,
+                              _attacker_oracle(model, knows, terms, oracle), terms)
+    problem.with_hooks(exact=_exact_path(model, units, knows, terms),
                        no_attack=lambda values: model.structure.no_attack_mi,
-                       zero_threshold=_zero_threshold(model) if knows == "x_and_y" else None)
+                       zero_threshold=_zero_threshold(model) if knows == "x_and_y" and not terms.any else None)
     return problem
+
+
+def _attacker_oracle(model: GaussianModel, knows: str, terms: Stealth, paper_oracle):
+    """The closed form of what is minimised, for the attacker and stealth terms at hand (None where unknown)."""
+    if knows == "x_and_y":
+        return None if terms.any else paper_oracle
+    if knows == "x":
+        return None
+    full_support = model.support.size == model.m
+    if not full_support:
+        return None
+    if not terms.any:  # the blind attacker with a power budget: docs/theory.md section 8
+        def blind(values):
+            if "budget" not in values:
+                return None
+            sol = _oracles.blind_gaussian(model.A, float(values["budget"]), model.signal_cov, model.noise_cov)
+            return None if sol is None else sol.mi
+        return blind
+    noise_eig = np.linalg.eigvalsh(model.noise_cov)
+    if terms.cap is None and terms.weight is not None and noise_eig.min() > _v.MATRIX_TOL * max(noise_eig.max(), 0.0):
+        # docs/theory.md section 9, without a power budget (the closed form takes positive-definite noise)
+        def stealthy(values):
+            if "budget" in values or not float(values["stealth_weight"]) > 0:
+                return None
+            sol = _oracles.stealth_blind_gaussian(model.A, float(values["stealth_weight"]), model.signal_cov,
+                                                  model.noise_cov)
+            return sol.objective
+        return stealthy
+    return None
 
 
 def _zero_threshold(model: GaussianModel):
@@ -240,21 +320,63 @@ class _Structure:
         return self._solutions[budget]
 
 
-def _exact_path(model: GaussianModel, units: Units, knows: str = "x_and_y"):
+def _observed_cov(model: GaussianModel, joint: np.ndarray) -> np.ndarray:
+    """``Cov(Z)`` of ``Z = A Y + N + Delta`` from the joint covariance of ``(Y, N, Delta)``."""
+    _, to_z = model.joint_map()
+    cov = to_z @ joint @ to_z.T
+    return 0.5 * (cov + cov.T)
+
+
+def _exact_path(model: GaussianModel, units: Units, knows: str = "x_and_y", terms: Stealth | None = None):
     """The exact answer where the structure gives one (see :meth:`AttackProblem.solve`).
 
     For every attacker: nothing to attack, or a zero budget (no attack).  For the paper's
-    attacker also: Theorem 4.1 without a budget, a budget at or above the zero-information
-    threshold, and noise that commutes with ``A signal_cov A^T`` (the structured split).
+    attacker without stealth terms also: Theorem 4.1 without a budget, a budget at or above
+    the zero-information threshold, and noise that commutes with ``A signal_cov A^T`` (the
+    structured split).  For the blind attacker on every row: the closed form of
+    docs/theory.md section 8 (power budget, commuting noise) and of section 9 (a stealth
+    weight and no power budget, any positive-definite noise).
     """
+    terms = terms or Stealth()
     full_support = model.support.size == model.m
     threshold = _zero_threshold(model)
     n, m = model.n, model.m
+    noise_eig = np.linalg.eigvalsh(model.noise_cov)
+    pd_noise = bool(noise_eig.min() > _v.MATRIX_TOL * max(noise_eig.max(), 0.0))
 
     def answer(F, G, W, dual):
         joint = model.joint_from_gains(F, G, W)
-        return {"attack": _attack_dict(model, F, G, W, joint), "mi_check": model.mi_of_gains(F, G, W),
-                "budget_used": float(np.trace(joint[n + m:, n + m:])), "dual_budget": dual}
+        out = {"attack": _attack_dict(model, F, G, W, joint), "mi_check": model.mi_of_gains(F, G, W),
+               "budget_used": float(np.trace(joint[n + m:, n + m:])), "dual_budget": dual}
+        if terms.any:
+            out["kl"] = gaussian_kl(_observed_cov(model, joint), model.x_cov)
+        return out
+
+    def blind(values):
+        budget = values.get("budget")
+        zeros = np.zeros((m, n)), np.zeros((m, m))
+        if terms.cap is not None and float(values["stealth"]) == 0.0:
+            # KL(P_Z || P_X) = 0 forces Cov(X + Delta) = Cov(X): with Delta independent, S = 0 (no attack)
+            out = answer(*zeros, np.zeros((m, m)), None)
+            out["mi"] = out["mi_check"]
+            if terms.weight is not None:
+                out["objective"] = out["mi"]
+            return out if np.isfinite(out["mi"]) else None
+        if not terms.any and budget is not None:
+            sol = _oracles.blind_gaussian(model.A, float(budget), model.signal_cov, model.noise_cov)
+            if sol is None:
+                return None
+            out = answer(*zeros, sol.attack_cov, sol.dual)
+            out["mi"] = sol.mi
+            return out
+        if (terms.cap is None and terms.weight is not None and budget is None and values["stealth_weight"] > 0
+                and pd_noise):
+            stealthy = _oracles.stealth_blind_gaussian(model.A, float(values["stealth_weight"]), model.signal_cov,
+                                                       model.noise_cov)
+            out = answer(*zeros, stealthy.attack_cov, None)
+            out["mi"], out["objective"] = stealthy.mi, stealthy.objective
+            return out
+        return None
 
     def exact(values):
         budget = values.get("budget")
@@ -267,8 +389,12 @@ def _exact_path(model: GaussianModel, units: Units, knows: str = "x_and_y"):
             if not np.isfinite(out["mi_check"]):
                 return None
             out["mi"] = out["mi_check"]
+            if terms.weight is not None:
+                out["objective"] = out["mi"]  # no attack moves nothing: KL = 0
             return out
-        if knows != "x_and_y":
+        if knows == "nothing" and full_support:
+            return blind(values)
+        if knows != "x_and_y" or terms.any:
             return None
         if budget is None:
             # Theorem 4.1 without a budget: Delta_S = -X_S leaves exactly I(Y; X_c) (0 when every
@@ -302,13 +428,16 @@ def _attack_dict(model: GaussianModel, F, G, W, joint) -> dict:
             "posterior_cov": _posterior(joint, n, m, model)}
 
 
-def _build_full(model: GaussianModel, units: Units, budget, knows, family, description, oracle) -> AttackProblem:
+def _build_full(model: GaussianModel, units: Units, budget, knows, family, description, oracle,
+                terms: Stealth | None = None) -> AttackProblem:
+    terms = terms or Stealth()
     user_model = model
     model = units.normalise(model)
     n, m = model.n, model.m
     L = _noise_factor(model.noise_cov)
     p = L.shape[1]
     params = {} if budget is None else {"budget": parameter("budget", budget)}
+    params.update(terms.parameters())
 
     def build() -> dict:
         A, sy = model.A, model.signal_cov
@@ -323,11 +452,24 @@ def _build_full(model: GaussianModel, units: Units, budget, knows, family, descr
         K = cp.Variable((n, n), symmetric=True, name="posterior_cov")
         s_yd: cp.Expression
         s_dd: cp.Expression
+        cons: list[cp.Constraint]
         if s == 0:  # nothing to attack: the information left is I(Y; X)
             s_yd = cp.Constant(np.zeros((n, 0)))
             s_dd = cp.Constant(np.zeros((0, 0)))
             s_xd = None
             S = cp.Constant(np.block([[sy, np.zeros((n, p))], [np.zeros((p, n)), np.eye(p)]]))
+            cons = []
+        elif knows == "nothing":
+            # The blind attacker (docs/theory.md section 8): Delta_s ~ N(0, S) independent of (Y, xi),
+            # so the joint covariance is block diagonal and only Cov(Delta_s) is a variable.
+            s_yd = cp.Constant(np.zeros((n, s)))
+            s_dd = cp.Variable((s, s), PSD=True, name="attack_cov")
+            s_xd = None
+            if p:
+                S = cp.bmat([[sy, np.zeros((n, p)), np.zeros((n, s))], [np.zeros((p, n)), np.eye(p), np.zeros((p, s))],
+                             [np.zeros((s, n)), np.zeros((s, p)), s_dd]])
+            else:  # no noise: (Y, Delta_s) only (a zero-width block would not read back)
+                S = cp.bmat([[sy, np.zeros((n, s))], [np.zeros((s, n)), s_dd]])
             cons = []
         else:
             s_yd = cp.Variable((n, s), name="attack_signal_cov")  # Cov(Y, Delta_s)
@@ -359,7 +501,21 @@ def _build_full(model: GaussianModel, units: Units, budget, knows, family, descr
             budget_con = (cp.trace(s_dd) if s else cp.Constant(0.0)) <= params["budget"] * (1.0 / units.observation)
             cons.append(budget_con)
         logdet_sy = float(np.linalg.slogdet(sy)[1])
-        problem = cp.Problem(cp.Minimize(0.5 * logdet_sy - 0.5 * cp.log_det(K)), cons)
+        information = 0.5 * logdet_sy - 0.5 * cp.log_det(K)
+        objective = information
+        stealth_con = None
+        if terms.any:
+            # KL(P_Z || P_X) of zero-mean Gaussians (docs/theory.md section 9), convex in the attack:
+            # Cov(Z) is affine in it.  It does not depend on units.
+            x_cov = model.x_cov
+            kl = 0.5 * (cp.trace(np.linalg.inv(x_cov) @ m_zz) - m - cp.log_det(0.5 * (m_zz + m_zz.T))
+                        + float(np.linalg.slogdet(x_cov)[1]))
+            if terms.cap is not None:
+                stealth_con = kl <= params["stealth"]
+                cons.append(stealth_con)
+            if terms.weight is not None:
+                objective = information + params["stealth_weight"] * kl
+        problem = cp.Problem(cp.Minimize(objective), cons)
         scale = units.joint_scale(n, m)
 
         def readout(ap: AttackProblem) -> dict:
@@ -375,13 +531,20 @@ def _build_full(model: GaussianModel, units: Units, budget, knows, family, descr
             joint = scale[:, None] * joint_norm * scale[None, :]
             K_value = K.value
             assert K_value is not None  # read after a solve with a point: every variable has a value
-            return {
+            out = {
                 "attack": {"joint_cov": joint, "F": F, "G": G, "W_cov": W,
                            "attack_cov": joint[n + m:, n + m:], "posterior_cov": units.signal * K_value},
                 "mi_check": user_model.mi_of(joint),
                 "budget_used": units.observation * float(np.trace(Sv[n + p:, n + p:])),
                 "dual_scale": 1.0 / units.observation,
             }
+            if terms.any:
+                out["kl"] = gaussian_kl(_observed_cov(user_model, joint), user_model.x_cov)
+                out["stealth_constraint"] = stealth_con
+            if terms.weight is not None:
+                out["mi"] = float(information.value)
+                out["objective"] = float(problem.value)
+            return out
 
         # Variables in the user's units (affine views of the normalised ones).
         view = np.concatenate([np.full(n, np.sqrt(units.signal)), np.ones(p),
@@ -392,13 +555,13 @@ def _build_full(model: GaussianModel, units: Units, budget, knows, family, descr
                      "posterior_cov": units.signal * K}
         return {"problem": problem, "variables": variables, "budget_constraint": budget_con, "readout": readout}
 
-    return AttackProblem(builder=build, parameters=params, family=family,
-                         oracle=oracle if knows == "x_and_y" else None, cones=_CONES,
+    return AttackProblem(builder=build, parameters=params, family=family, oracle=oracle, cones=_CONES,
                          size_hint=lambda solver: _resources.estimate_sizes(_full_sizes(model, p), solver),
                          description=description + f", knows={knows}",
                          scale=_scale(model, None if budget is None else budget / units.observation),
                          units=units.observation,
-                         spec={"knows": knows, "formulation": "full", "model": user_model, "units": units})
+                         spec={"knows": knows, "formulation": "full", "model": user_model, "units": units,
+                               "stealth": terms.any})
 
 
 #: The cones of every Gaussian conic form (log_det and LMIs).
@@ -508,7 +671,8 @@ def _scale(model: GaussianModel, budget) -> float:
 
 
 @rebuildable
-def gaussian_scalar(signal_var, noise_var, budget, *, knows: str = "x_and_y") -> AttackProblem:
+def gaussian_scalar(signal_var, noise_var, budget, *, knows: str = "x_and_y", stealth=None,
+                    stealth_weight=None) -> AttackProblem:
     """Theorem 3.1: ``Y ~ N(0, signal_var)``, ``X = Y + N``, ``N ~ N(0, noise_var)``.
 
     Parameters
@@ -521,9 +685,19 @@ def gaussian_scalar(signal_var, noise_var, budget, *, knows: str = "x_and_y") ->
     budget : float or None
         Power budget ``E[Delta^2] <= budget`` (>= 0), or None for no budget
         (add your own with :meth:`AttackProblem.with_constraints`).
-    knows : {"x_and_y", "x"}
+    knows : {"x_and_y", "x", "nothing"}
         What the attacker sees: the paper's attacker knows both; a label-blind
-        attacker's ``Delta`` is independent of ``Y`` given ``X``.
+        attacker's ``Delta`` is independent of ``Y`` given ``X``; a blind one's
+        ``Delta ~ N(0, S)`` is independent of everything (docs/theory.md
+        section 8; ``result.attack["attack_cov"]`` is ``S``).
+    stealth : float, optional
+        Cap ``KL(P_Z || P_X) <= stealth`` (nats) on how far the attack moves the
+        law of what the defender receives (docs/theory.md section 9); a
+        ``cp.Parameter`` ``parameters["stealth"]``.
+    stealth_weight : float, optional
+        Minimise ``I(Y; Z) + stealth_weight * KL(P_Z || P_X)`` instead of the
+        information alone; ``parameters["stealth_weight"]``.  With either
+        term ``budget=None`` is allowed; both need ``Cov(X)`` positive definite.
 
     Returns
     -------
@@ -545,12 +719,12 @@ def gaussian_scalar(signal_var, noise_var, budget, *, knows: str = "x_and_y") ->
         return float(_oracles.scalar_gaussian_mi(sy2, sn2, values["budget"])) if "budget" in values else None
 
     return _build(model, budget, knows, "full", "gaussian_scalar",
-                  f"scalar Gaussian, signal_var={sy2:g}, noise_var={sn2:g}", oracle)
+                  f"scalar Gaussian, signal_var={sy2:g}, noise_var={sn2:g}", oracle, stealth, stealth_weight)
 
 
 @rebuildable
 def gaussian_vector(A, budget, signal_cov=1.0, noise_cov=0.0, *, knows: str = "x_and_y",
-                    formulation: str = "full") -> AttackProblem:
+                    formulation: str = "full", stealth=None, stealth_weight=None) -> AttackProblem:
     """The general Gaussian model ``X = A Y + N`` (docs/theory.md section 3; Theorem 3.2).
 
     Parameters
@@ -565,9 +739,19 @@ def gaussian_vector(A, budget, signal_cov=1.0, noise_cov=0.0, *, knows: str = "x
     noise_cov : float or array_like (m, m)
         Covariance of ``N``; a scalar means that multiple of the identity; may
         be 0 (Theorem 3.2) or singular.
-    knows : {"x_and_y", "x"}
-        The paper's attacker, or a label-blind one (``Delta`` independent of
-        ``Y`` given ``X``; a linear constraint on the joint covariance).
+    knows : {"x_and_y", "x", "nothing"}
+        The paper's attacker, a label-blind one (``Delta`` independent of
+        ``Y`` given ``X``; a linear constraint on the joint covariance), or a
+        blind one (``Delta ~ N(0, S)`` independent of everything,
+        docs/theory.md section 8: the joint covariance is block diagonal).
+    stealth : float, optional
+        Cap ``KL(P_Z || P_X) <= stealth`` (nats) on how far the attack moves the
+        law of what the defender receives (docs/theory.md section 9); a
+        ``cp.Parameter`` ``parameters["stealth"]``.
+    stealth_weight : float, optional
+        Minimise ``I(Y; Z) + stealth_weight * KL(P_Z || P_X)`` instead of the
+        information alone; ``parameters["stealth_weight"]``.  With either
+        term ``budget=None`` is allowed; both need ``Cov(X)`` positive definite.
     formulation : {"full", "compact"}
         ``"full"``: the joint-covariance SDP (size ``n + rank(noise) + m``).
         ``"compact"``: the rate-distortion SDP of the noiseless observation
@@ -594,12 +778,12 @@ def gaussian_vector(A, budget, signal_cov=1.0, noise_cov=0.0, *, knows: str = "x
     m, n = model.A.shape
     oracle = _structured_oracle(model)
     return _build(model, budget, knows, formulation, "gaussian_vector",
-                  f"Gaussian vector, m={m}, n={n}", oracle)
+                  f"Gaussian vector, m={m}, n={n}", oracle, stealth, stealth_weight)
 
 
 @rebuildable
 def gaussian_sparse(A, support, budget=None, signal_cov=1.0, noise_cov=1.0, *,
-                    knows: str = "x_and_y") -> AttackProblem:
+                    knows: str = "x_and_y", stealth=None, stealth_weight=None) -> AttackProblem:
     """The attack confined to the rows ``support`` of ``X = A Y + N`` (docs/theory.md section 6).
 
     With ``budget=None`` the attacked rows may be changed arbitrarily, and the
@@ -618,7 +802,9 @@ def gaussian_sparse(A, support, budget=None, signal_cov=1.0, noise_cov=1.0, *,
         As in :func:`gaussian_vector`; ``noise_cov`` must be positive definite
         on the clean rows (outside ``support``).  It may be correlated: the
         bound ``I(Y; Z) >= I(Y; X_c)`` does not need independent sensors.
-    knows : {"x_and_y", "x"}
+    knows : {"x_and_y", "x", "nothing"}
+        As in :func:`gaussian_vector`.
+    stealth, stealth_weight : float, optional
         As in :func:`gaussian_vector`.
 
     Returns
@@ -650,7 +836,8 @@ def gaussian_sparse(A, support, budget=None, signal_cov=1.0, noise_cov=1.0, *,
         return structured(values) if structured is not None else None
 
     return _build(model, budget, knows, "full", "gaussian_sparse",
-                  f"Gaussian sparse attack, m={model.m}, n={model.n}, |S|={model.support.size}", oracle)
+                  f"Gaussian sparse attack, m={model.m}, n={model.n}, |S|={model.support.size}", oracle,
+                  stealth, stealth_weight)
 
 
 # ------------------------------------------------------- the family descriptions
@@ -685,8 +872,15 @@ def _gaussian_space(ap: AttackProblem) -> AttackSpace:
     c_x_pinv = np.linalg.pinv(x_cov, rcond=1e-12, hermitian=True)
     iy, i_n, i_d = slice(0, n), slice(n, n + m), slice(n + m, n + 2 * m)
 
+    cap_kl, weight = ap.scalar("stealth"), ap.scalar("stealth_weight")
+
+    def kl_of(joint) -> float:
+        return gaussian_kl(_observed_cov(model, joint), x_cov)
+
     def sample(rng: np.random.Generator) -> np.ndarray:
-        if knows == "x":  # Delta = H X + W: independent of Y given X
+        if knows == "nothing":  # Delta = W, independent of everything
+            F, G = np.zeros((s, n)), np.zeros((s, m))
+        elif knows == "x":  # Delta = H X + W: independent of Y given X
             H = rng.normal(size=(s, m))
             F, G = H @ A, H
         else:
@@ -701,7 +895,17 @@ def _gaussian_space(ap: AttackProblem) -> AttackSpace:
         cost = float(np.trace(F @ sy @ F.T + G @ sn @ G.T + W))
         target = cap * (1.0 if rng.random() < 0.25 else rng.uniform(0.0, 1.0))  # on the boundary, or inside
         alpha = math.sqrt(target / cost) if cost > 0 else 0.0
-        return model.joint_from_gains(alpha * (E @ F), alpha * (E @ G), alpha**2 * (E @ W @ E.T))
+        joint = model.joint_from_gains(alpha * (E @ F), alpha * (E @ G), alpha**2 * (E @ W @ E.T))
+        for _ in range(60):  # shrink towards no attack (KL 0) until the stealth cap holds
+            if cap_kl is None or kl_of(joint) <= cap_kl:
+                break
+            alpha *= 0.5
+            joint = model.joint_from_gains(alpha * (E @ F), alpha * (E @ G), alpha**2 * (E @ W @ E.T))
+        return joint
+
+    def objective(joint) -> float:
+        value = model.mi_of(joint)
+        return value + weight * kl_of(joint) if weight is not None else value
 
     def violation(joint) -> float:
         joint = np.asarray(joint, dtype=float)
@@ -721,13 +925,21 @@ def _gaussian_space(ap: AttackProblem) -> AttackSpace:
             c_dy = joint[i_d, iy]
             c_dx = c_dy @ A.T + joint[i_d, i_n]
             parts.append(np.abs(c_dy - c_dx @ c_x_pinv @ (A @ sy)).max())
+        if knows == "nothing":  # independent of Y and N
+            parts.append(np.abs(joint[i_d, :n + m]).max())
+        if cap_kl is not None:
+            parts.append(max(0.0, kl_of(joint) - cap_kl))
         return float(max(parts))
 
+    attacker = {"x_and_y": "", "x": " (label-blind: Delta independent of Y given X)",
+                "nothing": " (blind: Delta independent of Y and N)"}[knows]
+    stealth = ((f", KL(P_Z || P_X) <= {cap_kl:g}" if cap_kl is not None else "")
+               + (f"; the objective I + {weight:g} KL(P_Z || P_X)" if weight is not None else ""))
     return AttackSpace(
         description=("joint covariances S of (Y, N, Delta) with Cov(Y), Cov(N) fixed, Y and N independent and "
-                     "trace Cov(Delta) <= budget; I(Y; Z) evaluated with the Gaussian formula "
+                     f"trace Cov(Delta) <= budget{attacker}{stealth}; I(Y; Z) evaluated with the Gaussian formula "
                      "(mi_cvx.info.gaussian_linear_mi) at S"),
-        sample=sample, mi=model.mi_of, violation=violation, tol=SET_TOL * scale)
+        sample=sample, mi=objective, violation=violation, tol=SET_TOL * scale)
 
 
 def _gaussian_witness(ap: AttackProblem) -> Check:
@@ -839,8 +1051,20 @@ def _sparse_cases() -> list[Case]:
     return out
 
 
-_KNOWS = Param("knows", "choice", "what the attacker sees: x_and_y (the paper's attacker) or x (label-blind)",
-               choices=KNOWS)
+_KNOWS = Param("knows", "choice", "what the attacker sees: x_and_y (the paper's attacker), x (label-blind) or "
+               "nothing (blind)", choices=KNOWS)
+_STEALTH_NAMES = ("stealth", "stealth_weight")
+_STEALTH = (Param("stealth", "nonneg", "cap on KL(P_Z || P_X), the defender's view of the attack (nats)"),
+            Param("stealth_weight", "nonneg", "minimise I + stealth_weight * KL(P_Z || P_X)"))
+
+
+def _observed(result) -> tuple[str, np.ndarray, np.ndarray]:
+    """The defender's laws: ``Cov(X)`` and ``Cov(Z)`` of zero-mean Gaussians."""
+    if result.problem is None:
+        raise InvalidInputError("result", "the result has no problem (it was unpickled from a problem without a "
+                                "recipe), so the defender's law of X is unknown")
+    model = result.problem.spec["model"]
+    return "gaussian", model.x_cov, _observed_cov(model, np.asarray(result.attack["joint_cov"], dtype=float))
 _SIGNAL_COV = Param("signal_cov", "array", "Cov(Y): a number (times I) or a matrix")
 _THEORY = "docs/theory.md"
 
@@ -851,12 +1075,13 @@ FAMILIES = (
         factory=gaussian_scalar,
         params=(Param("signal_var", "number", "Var(Y) (default 1)", default=1.0),
                 Param("noise_var", "number", "Var(N) (default 0)", default=0.0),
-                Param("budget", "budget", "the power budget E[Delta^2] <= budget", required=True),
-                _KNOWS),
+                Param("budget", "budget", "the power budget E[Delta^2] <= budget", required=True,
+                      unless=_STEALTH_NAMES),
+                _KNOWS, *_STEALTH),
         theory=f"{_THEORY} section 1",
         group="gaussian",
         oracles={"mi": _oracles.scalar_gaussian_mi, "solution": _oracles.scalar_gaussian},
-        attack_space=_gaussian_space, witness=_gaussian_witness,
+        attack_space=_gaussian_space, witness=_gaussian_witness, observed=_observed,
         cases=_scalar_cases,
         attackers=KNOWS,
     ),
@@ -865,17 +1090,18 @@ FAMILIES = (
         summary="X = A Y + N, E||Delta||^2 <= budget (Theorem 3.2 when noiseless)",
         factory=gaussian_vector,
         params=(Param("A", "observation", "the observation matrix (m x n)", required=True),
-                Param("budget", "budget", "the power budget E||Delta||^2 <= budget", required=True),
+                Param("budget", "budget", "the power budget E||Delta||^2 <= budget", required=True,
+                      unless=_STEALTH_NAMES),
                 _SIGNAL_COV,
                 Param("noise_cov", "array", "Cov(N): a number (times I) or a matrix (default 0)"),
                 _KNOWS,
                 Param("formulation", "choice", "full (the joint-covariance SDP, default) or compact",
-                      choices=FORMULATIONS)),
+                      choices=FORMULATIONS), *_STEALTH),
         theory=f"{_THEORY} sections 2 and 3",
         group="gaussian",
         oracles={"falling_bar": _oracles.falling_bar, "structured": _oracles.structured_gaussian,
                  "isotropic": _oracles.isotropic_gaussian},
-        attack_space=_gaussian_space, witness=_gaussian_witness,
+        attack_space=_gaussian_space, witness=_gaussian_witness, observed=_observed,
         cases=_vector_cases,
         attackers=KNOWS, formulations=FORMULATIONS,
     ),
@@ -888,11 +1114,11 @@ FAMILIES = (
                 Param("budget", "budget", "the power budget (default: none, the rows are replaced outright)"),
                 _SIGNAL_COV,
                 Param("noise_cov", "array", "Cov(N): a number (times I) or a matrix (default 1)"),
-                _KNOWS),
+                _KNOWS, *_STEALTH),
         theory=f"{_THEORY} section 6",
         group="sparse",
         oracles={"subset_mi": _oracles.subset_mi},
-        attack_space=_gaussian_space, witness=_gaussian_witness,
+        attack_space=_gaussian_space, witness=_gaussian_witness, observed=_observed,
         cases=_sparse_cases,
         attackers=KNOWS,
     ),

@@ -55,15 +55,18 @@ def solve(problem: AttackProblem, solver: str | None = None, *, raise_on_failure
     exact_allowed = solver is None and not options and problem.hooks.exact is not None and not problem.custom
     if exact_allowed:
         threshold = problem.zero_information_budget()
-        budget = problem.parameters["budget"].value if "budget" in problem.parameters else None
+        budget = problem.scalar("budget")
         # The two ends of the budget range where the conic form has no interior: no budget
         # at all, and the zero-information threshold, where the answer is known exactly.
-        zero_info = threshold is not None and budget is not None and float(budget) >= threshold
-        if budget is not None and (zero_info or float(budget) == 0.0):  # (zero_info implies a budget)
+        zero_info = threshold is not None and budget is not None and budget >= threshold
+        zero_budget = budget == 0.0
+        zero_cap = problem.scalar("stealth") == 0.0  # KL = 0: no interior either
+        if zero_info or zero_budget or zero_cap:
             exact = problem._exact_result()
             if exact is not None and exact.ok:
-                exact.note = (f"the budget {float(budget):.6g} is at or above the zero-information threshold "
-                              f"{threshold:.6g}" if zero_info else "the budget is zero (no attack)")
+                exact.note = (f"the budget {budget:.6g} is at or above the zero-information threshold {threshold:.6g}"
+                              if zero_info else "the budget is zero (no attack)" if zero_budget
+                              else "the stealth cap is zero")
                 exact.note += ": answered on the exact path without a conic solve"
                 return finish(problem, exact, raise_on_failure)
 
@@ -162,6 +165,9 @@ def exact_answer(problem: AttackProblem) -> AttackResult | None:
         family=problem.family,
         parameters=problem.parameter_values(),
         tolerance=_solvers.tolerance(EXACT, "value"),
+        kl=read.get("kl"),
+        objective=read.get("objective"),
+        dual_stealth=read.get("dual_stealth"),
         problem=problem,
     )
     result.oracle = problem.oracle()
@@ -215,6 +221,8 @@ def solve_once(problem: AttackProblem, name: str, options: Mapping[str, Any]) ->
             result.message = f"the returned point could not be read back ({exc})"
             return result
         result.mi = float(read.get("mi", problem.problem.value))
+        result.objective = float(read["objective"]) if read.get("objective") is not None else result.mi
+        result.kl = read.get("kl")
         result.attack = read.get("attack", {})
         result.mi_check = read.get("mi_check")
         result.budget_used = read.get("budget_used")
@@ -222,6 +230,9 @@ def solve_once(problem: AttackProblem, name: str, options: Mapping[str, Any]) ->
         dual = problem.budget_constraint.dual_value if problem.budget_constraint is not None else None
         if dual is not None:
             result.dual_budget = float(np.asarray(dual).sum()) * read.get("dual_scale", 1.0)
+        stealth = read.get("stealth_constraint")
+        if stealth is not None and stealth.dual_value is not None:
+            result.dual_stealth = float(np.asarray(stealth.dual_value).sum())
         if read.get("repaired"):
             result.note = ("the solver's point overspent the budget; the attack returned is mixed with "
                            "no attack to meet it, and must re-check within the tolerance itself")
@@ -287,16 +298,24 @@ def accuracy_problems(problem: AttackProblem, result: AttackResult, res_tol: flo
                    else res_tol * problem.units)
         if over > 0 and (price * over > val_tol * (1.0 + abs(result.mi)) or over > allowed):
             problems.append(f"spends {result.budget_used:.6g}, over the budget {float(budget):.6g}")
+    cap = problem.scalar("stealth")
+    if cap is not None and result.kl is not None and not problem.custom:
+        # the stealth cap KL(P_Z || P_X) <= stealth, checked on the attack as returned
+        over = float(result.kl) - float(cap)
+        if over > max(RELATIVE_OVERSPEND, val_tol) * float(cap) + res_tol:
+            problems.append(f"moves the defender's law by KL {result.kl:.6g} nats, over the stealth cap "
+                            f"{float(cap):.6g}")
+    objective = result.objective if result.objective is not None else result.mi
     if problem.hooks.no_attack is not None and not problem.custom:
-        # No optimal attack leaves more than the information without any attack.
+        # No optimal attack does worse than no attack at all (which moves nothing: KL = 0).
         values = {k: p.value for k, p in problem.parameters.items()}
         ceiling = problem.hooks.no_attack(values)
-        if ceiling is not None and result.mi > ceiling and relative_error(result.mi, ceiling) > val_tol:
-            problems.append(f"{result.mi:.8g} nats exceeds {ceiling:.8g}, the information without any attack")
-    if result.oracle is not None:
-        err = relative_error(result.mi, result.oracle)
+        if ceiling is not None and objective > ceiling and relative_error(objective, ceiling) > val_tol:
+            problems.append(f"{objective:.8g} nats exceeds {ceiling:.8g}, the information without any attack")
+    if result.oracle is not None:  # the closed form of what was minimised (the information without a weight)
+        err = relative_error(objective, result.oracle)
         if not (err <= val_tol):
-            problems.append(f"the closed form gives {result.oracle:.8g} nats, the solver {result.mi:.8g} "
+            problems.append(f"the closed form gives {result.oracle:.8g} nats, the solver {objective:.8g} "
                             f"(relative error {err:.2g} > {result.solver}'s tolerance {val_tol:.2g})")
     return "; ".join(problems)
 

@@ -667,7 +667,9 @@ def value_function_test(
                 if not res.ok:
                     failures.append(f"D={d:.4g}: {res.message}")
                 kept.append(float(d))
-                mis.append(res.mi)
+                # the value minimised: I, or I + weight * KL with a stealth weight (the budget's
+                # multiplier is a subgradient of that, not of I alone)
+                mis.append(res.objective if res.objective is not None else res.mi)
                 multipliers.append(math.nan if res.dual_budget is None else res.dual_budget)
     finally:
         param.value = d0

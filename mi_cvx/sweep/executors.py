@@ -253,6 +253,9 @@ def _row_from_result(result: AttackResult, point_index: int, budget: float) -> d
         "mi_check": result.mi_check,
         "budget_used": result.budget_used,
         "dual_budget": result.dual_budget,
+        "kl": result.kl,
+        "objective": result.objective,
+        "dual_stealth": result.dual_stealth,
     }
 
 

@@ -62,6 +62,9 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "mi_check",
     "budget_used",
     "dual_budget",
+    "kl",
+    "objective",
+    "dual_stealth",
 )
 
 #: Last column of an ``out`` file: the :func:`problem_fingerprint` of the row's problem.
