@@ -22,6 +22,7 @@ EXPECTED = {
     "custom_budget.py": ["with caps", "weighted budget", "budget_used"],
     "compare_solvers.py": ["CLARABEL", "SCS with eps 1e-9", "PASSED"],
     "sweep_and_plot.py": ["28 points, 0 flagged", "wrote"],
+    "power_grid.py": ["case118", "conic objective", "(ok=True)", "paper's attacker at KL"],
 }
 
 SCRIPTS = sorted(p.name for p in EXAMPLES.glob("*.py"))

@@ -217,6 +217,18 @@ CLAIMS: tuple[Claim, ...] = (
           "water_level", {"rtol": 1e-4}),
     Claim("water_levels.budget_spent", "water_levels", "the whole budget is spent: sum D_i = D", "added",
           "water_level", {"rtol": 1e-5}),
+    # ------------------------------------------------ power grid (not in the paper)
+    Claim("power_grid.closed_form", "power_grid",
+          "the conic model of the blind stealth attack (knows='nothing', stealth_weight) reaches the closed form "
+          "of docs/theory.md section 9", "added", "value", {"rtol": 1e-5}),
+    Claim("power_grid.tradeoff", "power_grid",
+          "a higher stealth weight buys stealth with information: KL(P_Z || P_X) falls and I(Y; Z) rises", "added",
+          "monotone"),
+    Claim("power_grid.detection", "power_grid",
+          "the operator's detection probability falls as the stealth weight grows", "added", "monotone"),
+    Claim("power_grid.paper_below_blind", "power_grid",
+          "held to the same KL, the paper's attacker (who sees X and Y) leaves no more information than the blind "
+          "one", "added", "bound", {"tol": 1e-5}),
 )
 
 #: The prose of each figure's section of ``REPORT.md``, by figure key.
@@ -251,6 +263,13 @@ FIGURE_TEXT: Mapping[str, FigureText] = MappingProxyType({t.key: t for t in (
             "fresh i.i.d. rows add only the small gain of a better-conditioned A (the reverse water-filling favours "
             "equal channel powers). Redundancy protects against the attacker through the signal power and the "
             "number of independent directions it carries, not through repetition itself.")),
+    FigureText(
+        "power_grid", "Stealth attacks on IEEE power-grid test systems (not in the paper)",
+        "Not in the paper. The smart-grid literature (Sun, Esnaola, Perlaza and Poor, \"Stealth attacks on the "
+        "smart grid\", IEEE Trans. Smart Grid 2020) prices how visible an attack on a DC state estimator is: a "
+        "blind attacker adds Gaussian noise to the measurements and minimises I(Y; Z) + lambda KL(P_Z || P_X), "
+        "trading the information left to the operator against the operator's chance of detecting it, on the IEEE "
+        "14-, 30- and 118-bus systems."),
     FigureText(
         "water_levels", "Water levels of an optimal projection attack (not in the paper)",
         "Theorem 3.2 / Algorithm 1: the optimal attack on X = A Y spends D_i = min(mu, lambda_i) on the i-th "

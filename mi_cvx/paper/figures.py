@@ -55,7 +55,7 @@ if TYPE_CHECKING:
 __all__ = ["FIGURES", "make_figures", "paper_grid_search", "projection_matrix", "projection_problem"]
 
 #: The figures :func:`mi_cvx.paper.reproduce` can make, in order.
-FIGURES: tuple[str, ...] = ("fig3", "fig4", "fig5", "fig6", "redundancy", "water_levels")
+FIGURES: tuple[str, ...] = ("fig3", "fig4", "fig5", "fig6", "redundancy", "water_levels", "power_grid")
 
 #: The options of the sweeps (``solver``, ``n_jobs``, ``backend``, ``scheduler``, ``progress``).
 RunOptions = dict[str, Any]
@@ -580,6 +580,10 @@ def make_figures(wanted: Sequence[str], cfg: _Config, out: Path, run: RunOptions
             fo = _redundancy(cfg, out, run)
         elif key == "water_levels":
             fo = _water_levels(cfg, out, run)
+        elif key == "power_grid":
+            from .power_grid import power_grid_figure
+
+            fo = power_grid_figure(out, quick=cfg is _QUICK, solver=run.get("solver"), finish=_finish)
         else:
             raise InvalidInputError("figures", f"unknown figure {key!r}; choose from {', '.join(FIGURES)}")
         fo.seconds = time.perf_counter() - t0
