@@ -20,6 +20,9 @@ parameter schema (:attr:`mi_cvx.family.Family.params`).  Arrays (``--A``, ``--si
 ``.npy``, ``.csv``, ``.txt`` or ``.json`` file.  A problem can also come from a
 TOML or JSON spec file (``--spec``) whose keys are the factories' argument
 names, with arrays inline or as file names relative to the spec file.
+``--grid case30`` (or ``case14``, ``case57``, ``case118``, ``case300``) takes the observation
+model of an IEEE power-grid test system (:func:`mi_cvx.grids.grid_model`), ``--stealth`` and
+``--stealth-weight`` the detectability terms.
 ``--formulation`` and ``--knows`` choose the factories' routes, ``--solver``
 the backend and a repeatable ``--option KEY=VALUE`` (VALUE read as JSON, else
 as text) the options passed to ``cvxpy.Problem.solve``.
