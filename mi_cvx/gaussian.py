@@ -224,9 +224,14 @@ def _build(model: GaussianModel, budget, knows: str, formulation: str, family: s
     budget = _v.budget(budget, allow_none=True)
     terms = Stealth.of(stealth, stealth_weight)
     _check_stealth(model, terms)
-    if knows == "nothing" and budget is None and not terms.any and model.support.size:
-        raise InvalidInputError("budget", "the blind attacker needs a budget or a stealth term: without either the "
-                                "information has no minimum (it only tends to 0 as the added noise grows)")
+    unbounded = knows == "nothing" and budget is None and not terms.any and model.support.size > 0
+
+    def refuse_unbounded(ap: AttackProblem) -> None:
+        # (checked at solve time: constraints of the user's own, added later, may bound the attack)
+        if unbounded and not ap.custom:
+            raise InvalidInputError("budget", "the blind attacker needs a budget, a stealth term or constraints of "
+                                    "your own: without any the information has no minimum (it only tends to 0 as "
+                                    "the added noise grows)")
     units = Units.of(model)
     if formulation == "compact":
         if np.any(model.noise_cov):
@@ -241,7 +246,7 @@ def _build(model: GaussianModel, budget, knows: str, formulation: str, family: s
     else:
         problem = _build_full(model, units, budget, knows, family, description,
                               _attacker_oracle(model, knows, terms, oracle), terms)
-    problem.with_hooks(exact=_exact_path(model, units, knows, terms),
+    problem.with_hooks(exact=_exact_path(model, units, knows, terms), sync=refuse_unbounded,
                        no_attack=lambda values: model.structure.no_attack_mi,
                        zero_threshold=_zero_threshold(model) if knows == "x_and_y" and not terms.any else None)
     return problem

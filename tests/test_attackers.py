@@ -637,3 +637,17 @@ def test_discrete_blind_no_attack_ceiling_with_a_lossy_cheapest_map():
     result = _solve(mi_cvx.discrete_channel(p, 0.4, distortion=d, knows="nothing"), "CLARABEL")
     ref, _ = _brute_force_blind(p, d, 0.4, np.random.default_rng(0))
     _close(result.mi, ref, result.tolerance, what="discrete blind, lossy cheapest map")
+
+
+def test_a_blind_attack_without_any_bound_is_refused_at_solve_time_but_own_constraints_bound_it():
+    """budget=None keeps its meaning: the user's own constraints (or a stealth term) may bound the attack."""
+    import cvxpy as cp
+
+    problem = mi_cvx.gaussian_vector([[1.0], [0.5]], None, 1.0, 0.2, knows="nothing")
+    with pytest.raises(mi_cvx.InvalidInputError, match="needs a budget") as info:
+        problem.solve()
+    assert info.value.argument == "budget"
+    capped = problem.with_constraints(lambda v: [cp.trace(v["attack_cov"]) <= 1.0])
+    reference = oracles.blind_gaussian(np.array([[1.0], [0.5]]), 1.0, 1.0, 0.2).mi
+    result = capped.solve()
+    assert abs(result.mi - reference) <= result.tolerance * (1 + reference)
