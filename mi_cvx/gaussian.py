@@ -561,7 +561,8 @@ def _build_full(model: GaussianModel, units: Units, budget, knows, family, descr
         return {"problem": problem, "variables": variables, "budget_constraint": budget_con, "readout": readout}
 
     return AttackProblem(builder=build, parameters=params, family=family, oracle=oracle, cones=_CONES,
-                         size_hint=lambda solver: _resources.estimate_sizes(_full_sizes(model, p), solver),
+                         size_hint=lambda solver: _resources.estimate_sizes(_full_sizes(model, p, knows, terms.any),
+                                                                            solver),
                          description=description + f", knows={knows}",
                          scale=_scale(model, None if budget is None else budget / units.observation),
                          units=units.observation,
@@ -573,13 +574,28 @@ def _build_full(model: GaussianModel, units: Units, budget, knows, family, descr
 _CONES = frozenset({"LP", "PSD", "EXP"})
 
 
-def _full_sizes(model: GaussianModel, p: int) -> _resources.Sizes:
-    """The cones of the full SDP before it is built: the joint covariance, the LMI and log_det(K)."""
+def _full_sizes(model: GaussianModel, p: int, knows: str = "x_and_y", stealthy: bool = False) -> _resources.Sizes:
+    """The cones of the full SDP before it is built: the joint covariance, the LMI and log_det(K).
+
+    A blind attacker's joint covariance is block diagonal (only ``Cov(Delta_s)``, an ``s x s``
+    cone); a stealth term adds the KL's ``log_det Cov(Z)`` (a ``2m`` cone and ``m`` exponential
+    cones, as CVXPY canonicalises ``log_det``).
+    """
     n, m, s = model.n, model.m, model.support.size
-    variables = n * (n + 1) // 2 + n * s + p * s + s * (s + 1) // 2
-    psd = [n + p + s] if s else []
-    return _resources.Sizes(psd=psd + [n + m, 2 * n], exp_cones=n, variables=variables,
-                            eq_rows=n * s if s else 0, ineq_rows=1)
+    if knows == "nothing":
+        variables = n * (n + 1) // 2 + s * (s + 1) // 2
+        psd = [s] if s else []
+    else:
+        variables = n * (n + 1) // 2 + n * s + p * s + s * (s + 1) // 2
+        psd = [n + p + s] if s else []
+    psd += [n + m, 2 * n]
+    exp_cones = n
+    if stealthy:
+        psd.append(2 * m)
+        exp_cones += m
+        variables += m * (m + 1) // 2
+    return _resources.Sizes(psd=psd, exp_cones=exp_cones, variables=variables,
+                            eq_rows=n * s if s and knows != "nothing" else 0, ineq_rows=1)
 
 
 def _build_compact(model: GaussianModel, units: Units, budget, family, description, oracle) -> AttackProblem:
