@@ -264,6 +264,9 @@ def _attack_fields(result: Any) -> list[tuple[str, Any]]:
     message = getattr(result, "message", "")
     if message:
         fields.append(("message", message))
+    kl = getattr(result, "kl", None)
+    if kl is not None:  # a problem with stealth terms: what was minimised, and how visible the attack is
+        fields += [("objective", getattr(result, "objective", None)), ("kl", kl)]
     oracle = getattr(result, "oracle", None)
     if oracle is not None:
         fields += [("oracle", oracle), ("oracle_error", getattr(result, "oracle_error", None))]
