@@ -82,7 +82,7 @@ from . import validate as _v
 from .convexity.checks import AttackSpace, Check, budget_value, nonconvexity_witness
 from .core import AttackProblem, AttackResult, parameter, rebuildable
 from .errors import InvalidInputError
-from .family import Case, Family, Param
+from .family import STEALTH_NAMES, STEALTH_PARAMS, Case, Family, Param, knows_param
 from .info import channel_mi, expected_distortion
 from .info import kl as _kl
 from .optimality import OptimalityResiduals, optimality_residuals
@@ -980,11 +980,9 @@ def _general_cases() -> list[Case]:
     return out
 
 
-_KNOWS = Param("knows", "choice", "what the attacker sees: x_and_y (the paper's attacker), x (label-blind) or "
-               "nothing (blind)", choices=KNOWS)
-_STEALTH_NAMES = ("stealth", "stealth_weight")
-_STEALTH = (Param("stealth", "nonneg", "cap on KL(P_Z || P_X), the defender's view of the attack (nats)"),
-            Param("stealth_weight", "nonneg", "minimise I + stealth_weight * KL(P_Z || P_X)"))
+_KNOWS = knows_param(KNOWS)
+_STEALTH_NAMES = STEALTH_NAMES
+_STEALTH = STEALTH_PARAMS
 
 
 def _observed(result) -> tuple[str, np.ndarray, np.ndarray]:

@@ -84,6 +84,18 @@ class Param:
             raise ValueError(f"unknown parameter kind {self.kind!r}; choose one of {', '.join(PARAM_KINDS)}")
 
 
+def knows_param(choices: tuple[str, ...]) -> Param:
+    """The attacker-model parameter ``knows`` every family with attacker models declares."""
+    return Param("knows", "choice", "what the attacker sees: x_and_y (the paper's attacker), x (label-blind) or "
+                 "nothing (blind)", choices=choices)
+
+
+#: The detectability terms of docs/theory.md section 9, as the families declare them.
+STEALTH_NAMES = ("stealth", "stealth_weight")
+STEALTH_PARAMS = (Param("stealth", "nonneg", "cap on KL(P_Z || P_X), the defender's view of the attack (nats)"),
+                  Param("stealth_weight", "nonneg", "minimise I + stealth_weight * KL(P_Z || P_X)"))
+
+
 @dataclass(frozen=True)
 class Case:
     """One named attack problem with an independently known optimum.
