@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import info, oracles, solvers, validate
+from . import baselines, data, grids, info, oracles, solvers, validate
 from .cases import Case, cases
 from .comparison import compare_solvers
 from .convexity import ConvexityReport, verify_convexity
@@ -66,4 +66,7 @@ __all__ = [
     "validate",
     "verify_convexity",
     "__version__",
+    "baselines",
+    "data",
+    "grids",
 ]

@@ -738,6 +738,90 @@ def cmd_verify(args: argparse.Namespace, out: TextIO) -> int:
     return 0 if report.passed else 1
 
 
+def _read_table(path_text: str) -> Any:
+    """A CSV file as a pandas DataFrame (one-line errors naming ``--data``)."""
+    import pandas as pd
+
+    path = Path(path_text).expanduser()
+    if not path.is_file():
+        raise InvalidInputError("data", f"no such file: {path}")
+    try:
+        frame = pd.read_csv(path)
+    except (OSError, ValueError, UnicodeDecodeError) as exc:
+        raise InvalidInputError("data", f"cannot read {path} as CSV: {_one_line(exc)}") from None
+    if frame.empty:
+        raise InvalidInputError("data", f"{path} holds no rows")
+    return frame
+
+
+def cmd_attack(args: argparse.Namespace, out: TextIO) -> int:
+    """Fit a model from a data file, solve the optimal attack, attack the samples and write them."""
+    from . import data as _data
+
+    frame = _read_table(args.data)
+    if args.target not in frame.columns:
+        raise InvalidInputError("target", f"no column {args.target!r} in {args.data}; columns: "
+                                f"{', '.join(map(str, frame.columns))}")
+    features = ([c.strip() for c in args.features.split(",") if c.strip()] if args.features
+                else [c for c in frame.columns if c != args.target])
+    missing = [c for c in features if c not in frame.columns]
+    if missing or not features or args.target in features:
+        raise InvalidInputError("features", f"expected columns of {args.data} other than the target, got "
+                                f"{args.features!r}" + (f" (no column {missing[0]!r})" if missing else ""))
+    y = frame[args.target].to_numpy()
+    options: dict[str, Any] = {"knows": args.knows}
+    if args.stealth is not None:
+        options["stealth"] = args.stealth
+    if args.stealth_weight is not None:
+        options["stealth_weight"] = args.stealth_weight
+    if args.discrete:
+        if len(features) != 1:
+            raise InvalidInputError("features", "--discrete attacks one categorical feature: give --features COLUMN")
+        x = frame[features[0]].to_numpy()
+        fit: Any = _data.fit_discrete(x, y, smoothing=args.smoothing)
+    else:
+        bad = [c for c in features if not np.issubdtype(frame[c].dtype, np.number)]
+        if bad:
+            raise InvalidInputError("features", f"column {bad[0]!r} is not numeric (use --discrete for one "
+                                    "categorical feature, or --features to choose numeric columns)")
+        x = frame[features].to_numpy(dtype=float)
+        shrinkage: Any = args.shrinkage
+        if shrinkage is not None and shrinkage.strip().replace(".", "", 1).isdigit():
+            shrinkage = float(shrinkage)  # a number in [0, 1], else a method's name
+        fit = _data.fit_gaussian(y.astype(float), x, shrinkage=shrinkage)
+    result = fit.attack_problem(args.budget, **options).solve(args.solver, raise_on_failure=False)
+    if not result.ok:
+        print(f"{PROG} attack: the solve was not accurate: {result.message}", file=sys.stderr)
+        return EXIT_CODES["failed"]
+    attacked = result.sample(x, y, rng=args.seed)
+    written = frame.copy()
+    if args.discrete:
+        written[features[0]] = attacked
+    else:
+        written[features] = np.asarray(attacked).reshape(len(frame), len(features))
+    if args.out:
+        written.to_csv(args.out, index=False)
+    effect = result.consequences()
+    summary = {"family": result.family, "samples": len(frame), "features": features, "target": args.target,
+               "budget": args.budget, "budget_used": result.budget_used, "solver": result.solver,
+               **effect.to_dict(), "out": args.out}
+    if args.json:
+        _print_json(summary, out)
+    else:
+        out.write(f"model       {result.family} fitted on {len(frame)} samples ({len(features)} feature(s), target "
+                  f"{args.target!r}); {result.solver}\n"
+                  f"information {_fmt_num(effect.mi_before)} -> {_fmt_num(effect.mi_after)} nats\n")
+        if effect.mmse_before is not None:
+            out.write(f"MMSE        {_fmt_num(effect.mmse_before)} -> {_fmt_num(effect.mmse_after)} (the error of "
+                      "the best estimator retrained on the attacked data)\n")
+        else:
+            out.write(f"Bayes error {_fmt_num(effect.bayes_error_before)} -> {_fmt_num(effect.bayes_error_after)}; "
+                      f"no classifier does better than {_fmt_num(effect.fano_bound)} (Fano)\n")
+        if args.out:
+            out.write(f"wrote       {args.out}\n")
+    return 0
+
+
 def cmd_reproduce(args: argparse.Namespace, out: TextIO) -> int:
     from .reproduce import reproduce
 
@@ -958,6 +1042,30 @@ def build_parser() -> argparse.ArgumentParser:
     p.epilog = _EXIT_EPILOG
     p.set_defaults(func=cmd_verify)
 
+    p = sub.add_parser("attack", formatter_class=fmt, help="fit a model from a CSV file and attack its samples",
+                       description="Fit X = A Y + N (or, with --discrete, the joint pmf of one categorical feature "
+                                   "and the target) from a CSV file, solve the optimal attack at the budget, draw the "
+                                   "attacked samples, write them, and print what the attack does to the best "
+                                   "estimator retrained on them.\n\nexample:\n"
+                                   "  mi-cvx attack --data data.csv --target y --budget 0.5 --out attacked.csv",
+                       epilog=_EXIT_EPILOG)
+    p.add_argument("--data", required=True, metavar="CSV", help="the samples, one row each, with a header")
+    p.add_argument("--target", required=True, metavar="COLUMN", help="the label Y")
+    p.add_argument("--features", metavar="COLUMNS", help="comma-separated feature columns (default: all others)")
+    p.add_argument("--budget", type=float, required=True,
+                   help="power budget E||Delta||^2 (in the features' units), or expected distortion with --discrete")
+    p.add_argument("--discrete", action="store_true", help="one categorical feature and a categorical target")
+    p.add_argument("--knows", choices=("x_and_y", "x", "nothing"), default="x_and_y", help="the attacker model")
+    p.add_argument("--stealth", type=float, help="cap on KL(P_Z || P_X) (nats)")
+    p.add_argument("--stealth-weight", dest="stealth_weight", type=float, help="minimise I + weight * KL")
+    p.add_argument("--shrinkage", help="covariance shrinkage: ledoit_wolf or a number in [0, 1]")
+    p.add_argument("--smoothing", type=float, default=0.0, help="--discrete: additive smoothing of the counts")
+    p.add_argument("--seed", type=int, default=0, help="seed of the attack's random draws")
+    p.add_argument("--solver", help="CVXPY solver (default: the package's chain)")
+    p.add_argument("--out", metavar="CSV", help="write the attacked samples here")
+    _format_options(p, csv=False)
+    p.set_defaults(func=cmd_attack)
+
     p = sub.add_parser("reproduce", formatter_class=fmt, help="regenerate the paper's Figures 3-6 and REPORT.md",
                        description="Regenerate Figures 3-6 of the paper (plus a redundancy figure and the water "
                                    "levels of a projection attack) as PNG + CSV, and REPORT.md comparing them with "
@@ -1003,7 +1111,8 @@ def main(argv: Sequence[str] | None = None, *, stdout=None) -> int:
     except InvalidInputError as exc:
         arg = exc.argument
         text = str(exc)[len(arg) + 2:] if str(exc).startswith(f"{arg}: ") else str(exc)
-        if arg in _problem_options() or arg in ("budgets", "option", "time_limit"):
+        if arg in _problem_options() or arg in ("budgets", "option", "time_limit") or (
+                arg.isidentifier() and arg != "family" and hasattr(args, arg)):  # an option (attack's --data)
             arg = _flag(arg)
         print(f"{command}: error: {arg}: {_one_line(text)}", file=sys.stderr)
         return EXIT_CODES["bad_input"]

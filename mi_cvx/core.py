@@ -192,6 +192,60 @@ class AttackResult:
             raise NotImplementedError(f"the {self.family or 'this'} family has no optimality check")
         return self.problem.hooks.optimality(self)
 
+    def sample(self, x, y, rng=None):
+        """Attacked samples drawn from this attack for data ``(x, y)`` (the family's ``sample`` hook).
+
+        Gaussian families: ``z = x + Delta`` (shape of ``x``, (N, m)); discrete
+        families: ``xhat`` per sample (see :mod:`mi_cvx.sampling`).
+
+        Raises
+        ------
+        InvalidInputError
+            Naming ``result`` if the result is not ok, its family has no
+            ``sample`` hook, or it has no problem (unpickled without it); naming
+            ``x``, ``y`` or ``rng`` for bad data.
+        """
+        return self._family_hook("sample", "sampled")(self, x, y, rng=rng)
+
+    def consequences(self):
+        """What this attack does to the best estimator of the label (the family's ``consequences`` hook).
+
+        Returns
+        -------
+        mi_cvx.sampling.Consequences
+            Gaussian: ``mmse_before``, ``mmse_after`` (``tr Cov(Y | X)``,
+            ``tr Cov(Y | Z)``); discrete: ``bayes_error_before``,
+            ``bayes_error_after`` and ``fano_bound``.
+
+        Raises
+        ------
+        InvalidInputError
+            Naming ``result``, as :meth:`sample`.
+        """
+        return self._family_hook("consequences", "assessed")(self)
+
+    def _family_hook(self, name: str, done: str) -> Callable[..., Any]:
+        """The family's hook ``name``, after checking that this result can be ``done`` (sampled, ...)."""
+        from .registry import families
+
+        if not self.ok:
+            why = self.message or f"status {self.status}"
+            raise InvalidInputError("result", f"is not ok ({why}): an untrustworthy attack is not {done}; solve again "
+                                    "until result.ok")
+        fam = families().get(self.family)
+        if fam is None:
+            raise InvalidInputError("result", f"belongs to no registered family (family={self.family!r}), so nothing "
+                                    f"says how its attack is {done}")
+        hook = getattr(fam, name, None)
+        if hook is None:
+            raise InvalidInputError("result", f"the {self.family} family declares no {name} hook: its attack cannot "
+                                    f"be {done}")
+        if self.problem is None:
+            raise InvalidInputError("result", "has no problem (it was unpickled from a problem without a recipe, or "
+                                    f"built by hand): the model it was solved for is unknown, so it cannot be {done}; "
+                                    "solve the problem again in this process")
+        return hook
+
     def to_dict(self, include_attack: bool = True) -> dict:
         """A JSON-safe dict of the result (arrays as nested lists, NaN as None)."""
         out = {

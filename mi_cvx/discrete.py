@@ -86,6 +86,7 @@ from .family import STEALTH_NAMES, STEALTH_PARAMS, Case, Family, Param, knows_pa
 from .info import channel_mi, expected_distortion
 from .info import kl as _kl
 from .optimality import OptimalityResiduals, optimality_residuals
+from .sampling import discrete_consequences, discrete_sample
 
 #: The attacker models: the paper's (sees X and Y), label-blind (sees X only) and blind
 #: (sees nothing: Xhat = X + W mod k with W ~ noise_pmf independent of everything,
@@ -1010,6 +1011,7 @@ FAMILIES = (
         aliases=("binary",),
         oracles={"solution": _oracles.binary_oracle, "zero_threshold": _oracles.binary_zero_threshold},
         attack_space=_discrete_space, witness=_discrete_witness, least_budget=_least_budget, observed=_observed,
+        sample=discrete_sample, consequences=discrete_consequences,
         cases=_binary_cases,
         attackers=KNOWS, formulations=FORMULATIONS,
     ),
@@ -1028,6 +1030,7 @@ FAMILIES = (
         oracles={"binary": _oracles.binary_oracle, "rate_distortion_hamming": _oracles.rate_distortion_hamming,
                  "rate_distortion_channel": _oracles.rate_distortion_channel},
         attack_space=_discrete_space, witness=_discrete_witness, least_budget=_least_budget, observed=_observed,
+        sample=discrete_sample, consequences=discrete_consequences,
         cases=_general_cases,
         attackers=KNOWS, formulations=FORMULATIONS,
     ),

@@ -214,7 +214,13 @@ class Family:
         problem (Theorem 4.1's subsets): ``search(**params)`` returns its result
         (with ``to_dict()`` and ``text()``), which the CLI's ``solve`` prints.
     sample : callable, optional
-        Hook for drawing attacked samples from a result (not filled yet).
+        ``(result, x, y, rng=None) -> ndarray``: attacked samples drawn from a
+        result's attack for data ``(x, y)`` (:func:`mi_cvx.sampling.gaussian_sample`,
+        :func:`mi_cvx.sampling.discrete_sample`); :meth:`AttackResult.sample` calls it.
+    consequences : callable, optional
+        ``result -> Consequences``: what the attack does to the best estimator
+        of the label (least squared error, Bayes error, Fano's bound; see
+        :mod:`mi_cvx.sampling`); :meth:`AttackResult.consequences` calls it.
     observed : callable, optional
         ``result -> (kind, clean, attacked)``: the laws of what the defender
         receives without and with the attack, ``kind`` ``"gaussian"``
@@ -240,6 +246,7 @@ class Family:
     budgeted: bool = True
     search: Callable[..., Any] | None = None
     sample: Callable[..., Any] | None = None
+    consequences: Callable[[AttackResult], Any] | None = None
     observed: Callable[[AttackResult], tuple[str, Any, Any]] | None = None
 
     @property

@@ -46,6 +46,7 @@ from .core import AttackProblem, parameter, rebuildable
 from .errors import InvalidInputError
 from .family import STEALTH_NAMES, STEALTH_PARAMS, Case, Family, Param, knows_param
 from .info import conditional_covariance, gaussian_kl, gaussian_linear_mi
+from .sampling import gaussian_consequences, gaussian_sample
 
 #: The attacker models: the paper's (sees X and Y), label-blind (sees X only) and blind
 #: (sees nothing: Delta ~ N(0, S) independent of everything, docs/theory.md section 8).
@@ -1101,6 +1102,7 @@ FAMILIES = (
         group="gaussian",
         oracles={"mi": _oracles.scalar_gaussian_mi, "solution": _oracles.scalar_gaussian},
         attack_space=_gaussian_space, witness=_gaussian_witness, observed=_observed,
+        sample=gaussian_sample, consequences=gaussian_consequences,
         cases=_scalar_cases,
         attackers=KNOWS,
     ),
@@ -1121,6 +1123,7 @@ FAMILIES = (
         oracles={"falling_bar": _oracles.falling_bar, "structured": _oracles.structured_gaussian,
                  "isotropic": _oracles.isotropic_gaussian},
         attack_space=_gaussian_space, witness=_gaussian_witness, observed=_observed,
+        sample=gaussian_sample, consequences=gaussian_consequences,
         cases=_vector_cases,
         attackers=KNOWS, formulations=FORMULATIONS,
     ),
@@ -1138,6 +1141,7 @@ FAMILIES = (
         group="sparse",
         oracles={"subset_mi": _oracles.subset_mi},
         attack_space=_gaussian_space, witness=_gaussian_witness, observed=_observed,
+        sample=gaussian_sample, consequences=gaussian_consequences,
         cases=_sparse_cases,
         attackers=KNOWS,
     ),
