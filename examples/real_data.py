@@ -22,6 +22,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from sklearn.datasets import load_breast_cancer, load_diabetes  # noqa: E402
 from sklearn.linear_model import LinearRegression  # noqa: E402
+from sklearn.naive_bayes import CategoricalNB  # noqa: E402
 
 from mi_cvx import baselines, data  # noqa: E402
 
@@ -58,10 +59,10 @@ fit_d = data.fit_discrete(level, label)
 
 
 def map_error(levels):
-    """In-sample error of the MAP classifier retrained on (levels, label) counts."""
-    table = np.zeros((4, 2))
-    np.add.at(table, (levels, label), 1)
-    return 1.0 - table.max(axis=1).sum() / len(label)
+    """In-sample error of scikit-learn's categorical naive Bayes retrained on (levels, label): with one
+    feature and no smoothing it is the MAP classifier."""
+    model = CategoricalNB(alpha=1e-10, min_categories=4).fit(levels[:, None], label)
+    return 1.0 - model.score(levels[:, None], label)
 
 
 print(f"\nbreast cancer: {len(label)} patients, 'worst radius' in 4 levels; retrained MAP classifier, error")
