@@ -270,6 +270,13 @@ def _information(W: np.ndarray) -> float:
     count, dim = W.shape
     if count == 0:
         return 0.0
+    if min(count, dim) > _CHAIN_RULE_MAX:
+        # Large sets: the same information from the eigenvalues of the smaller Gram matrix,
+        # 0.5 sum log1p(eig) (one LAPACK call instead of a Python loop over the rows; each
+        # eigenvalue's absolute error is ~eps ||W||^2, small against the total, which is at
+        # least 0.5 log1p of the largest).
+        gram = W.T @ W if dim <= count else W @ W.T
+        return 0.5 * float(np.sum(np.log1p(np.clip(np.linalg.eigvalsh(gram), 0.0, None))))
     if count < dim:
         W = np.linalg.qr(W.T)[1].T
         dim = count
@@ -282,6 +289,11 @@ def _information(W: np.ndarray) -> float:
         r = math.sqrt(1.0 + s)
         S -= np.outer(S @ a, a / (r * (1.0 + r)))
     return 0.5 * total
+
+
+#: Above this many rows (and signal dimensions), :func:`_information` uses an eigenvalue decomposition
+#: instead of the row-by-row chain rule (which is a Python loop: 8x slower at m = n = 800).
+_CHAIN_RULE_MAX = 64
 
 
 def _combination_chunks(r: int, s: int, chunk: int):
