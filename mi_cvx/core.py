@@ -57,9 +57,6 @@ _OK_STATUSES = (cp.OPTIMAL,)
 _USABLE_STATUSES = (cp.OPTIMAL, cp.OPTIMAL_INACCURATE)
 
 
-_json_safe = json_safe  # the one sanitiser lives in mi_cvx.serialize
-
-
 def relative_error(value: float, reference: float) -> float:
     """The error measure used against oracles: ``|v - v*| / (1 + |v*|)``."""
     return abs(value - reference) / (1.0 + abs(reference))
@@ -274,7 +271,7 @@ class AttackResult:
         }
         if include_attack:
             out["attack"] = self.attack
-        return _json_safe(out)
+        return json_safe(out)
 
 
 @dataclass(frozen=True)
@@ -592,7 +589,7 @@ class AttackProblem:
 
     def parameter_values(self) -> dict:
         """Current values of the user-facing parameters (JSON-safe)."""
-        return _json_safe({k: p.value for k, p in self.parameters.items()})
+        return json_safe({k: p.value for k, p in self.parameters.items()})
 
     def oracle(self) -> float | None:
         """Closed-form optimal information (nats) at the current parameter values.

@@ -23,8 +23,6 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from .errors import InvalidInputError
-
 if TYPE_CHECKING:  # pragma: no cover - imports for annotations only
     from .convexity.checks import AttackSpace, Check
     from .core import AttackProblem, AttackResult
@@ -40,10 +38,6 @@ PARAM_KINDS = {
     "indices": "row indices such as 0,2 or [0, 2], or a boolean mask such as [true, false, true]",
     "choice": "one of a fixed set of names",
 }
-
-
-#: :attr:`Param.default` meaning "not passed: the factory's own default applies".
-FACTORY_DEFAULT = None
 
 
 @dataclass(frozen=True)
@@ -65,7 +59,7 @@ class Param:
         Allowed values for ``kind="choice"``.
     default : object
         The value the command line passes when the option is not given
-        (:data:`FACTORY_DEFAULT`: pass nothing, so the factory's own default applies).
+        (None: pass nothing, so the factory's own default applies).
     unless : tuple of str
         A required parameter may be left out when one of these is given; it
         is then passed as None (a power budget is optional with a stealth term).
@@ -254,42 +248,7 @@ class Family:
         """The name as the command line spells it (dashes)."""
         return self.name.replace("_", "-")
 
-    def param(self, name: str) -> Param | None:
-        """The declared parameter called ``name`` (None if the family has none)."""
-        return next((p for p in self.params if p.name == name), None)
-
     @property
     def required(self) -> tuple[str, ...]:
         """Names of the parameters the family needs."""
         return tuple(p.name for p in self.params if p.required)
-
-    @property
-    def optional(self) -> tuple[str, ...]:
-        """Names of the parameters with defaults."""
-        return tuple(p.name for p in self.params if not p.required)
-
-    def check_params(self, params: Mapping[str, Any], *, common: tuple[str, ...] = (), flag=None) -> None:
-        """Every required parameter present and none the family does not take.
-
-        Raises
-        ------
-        InvalidInputError
-            Naming the first missing or inapplicable parameter (through
-            ``flag(name)`` when given, e.g. the CLI's ``--name``).
-        """
-        spell = flag or (lambda key: key)
-        extra = sorted(set(params) - set(common) - {p.name for p in self.params})
-        if extra:
-            takes = ", ".join(spell(p.name) for p in self.params)
-            raise InvalidInputError(spell(extra[0]), f"does not apply to {self.name} (it takes {takes})")
-        missing = [p.name for p in self.params if p.required and p.name not in params
-                   and not any(other in params for other in p.unless)]
-        if missing:
-            raise InvalidInputError(spell(missing[0]), f"is required by {self.name}")
-
-    def problem_of(self, attack_problem: AttackProblem) -> AttackProblem:
-        """``attack_problem`` itself, after checking that it belongs to this family."""
-        if attack_problem.family != self.name:
-            raise InvalidInputError("attack_problem", f"a {attack_problem.family} problem is not a {self.name} "
-                                    "problem")
-        return attack_problem

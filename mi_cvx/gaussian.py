@@ -253,6 +253,12 @@ def _build(model: GaussianModel, budget, knows: str, formulation: str, family: s
     return problem
 
 
+def _pd_noise(model: GaussianModel) -> bool:
+    """Whether the noise is positive definite (section 9's closed form needs it)."""
+    eig = np.linalg.eigvalsh(model.noise_cov)
+    return bool(eig.min() > _v.MATRIX_TOL * max(float(eig.max()), 0.0))
+
+
 def _attacker_oracle(model: GaussianModel, knows: str, terms: Stealth, paper_oracle):
     """The closed form of what is minimised, for the attacker and stealth terms at hand (None where unknown)."""
     if knows == "x_and_y":
@@ -269,8 +275,7 @@ def _attacker_oracle(model: GaussianModel, knows: str, terms: Stealth, paper_ora
             sol = _oracles.blind_gaussian(model.A, float(values["budget"]), model.signal_cov, model.noise_cov)
             return None if sol is None else sol.mi
         return blind
-    noise_eig = np.linalg.eigvalsh(model.noise_cov)
-    if terms.cap is None and terms.weight is not None and noise_eig.min() > _v.MATRIX_TOL * max(noise_eig.max(), 0.0):
+    if terms.cap is None and terms.weight is not None and _pd_noise(model):
         # docs/theory.md section 9, without a power budget (the closed form takes positive-definite noise)
         def stealthy(values):
             if "budget" in values or not float(values["stealth_weight"]) > 0:
@@ -347,8 +352,7 @@ def _exact_path(model: GaussianModel, units: Units, knows: str = "x_and_y", term
     full_support = model.support.size == model.m
     threshold = _zero_threshold(model)
     n, m = model.n, model.m
-    noise_eig = np.linalg.eigvalsh(model.noise_cov)
-    pd_noise = bool(noise_eig.min() > _v.MATRIX_TOL * max(noise_eig.max(), 0.0))
+    pd_noise = _pd_noise(model)
 
     def answer(F, G, W, dual):
         joint = model.joint_from_gains(F, G, W)
