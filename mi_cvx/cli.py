@@ -106,7 +106,7 @@ _COMMON_KEYS = ("family", "solver", "budgets")
 _RANDOM_KEYS = ("m", "n", "seed")
 #: Keys of an IEEE power-grid model (:func:`mi_cvx.grids.grid_model`), the other way to give an ``observation``
 #: matrix: ``grid`` names the test system, the others are ``grid_model``'s arguments.
-_GRID_KEYS = ("grid", "grid_correlation", "grid_snr")
+_GRID_KEYS = ("grid", "grid_correlation", "grid_snr", "grid_injection_noise")
 
 
 def _keys(family: Family) -> tuple[str, ...]:
@@ -650,6 +650,11 @@ def cmd_solve(args: argparse.Namespace, out: TextIO) -> int:
             f"residual    {_fmt_num(result.residual, 3)}; solve {_fmt_num(result.solve_time, 3)} s, "
             f"setup {_fmt_num(result.setup_time, 3)} s\n"
         )
+        if result.gap is not None:
+            out.write(f"certificate gap {_fmt_num(result.gap, 3)} nats (the {result.solver} route's bound on the "
+                      "distance from the optimum)\n")
+        if result.note:
+            out.write(f"note        {result.note}\n")
         if result.kl is not None:
             out.write(f"stealth     KL(P_Z || P_X) {_fmt_num(result.kl)} nats; objective {_fmt_num(result.objective)}"
                       f"; cap multiplier {_fmt_num(result.dual_stealth)}\n")
@@ -683,8 +688,11 @@ def cmd_sweep(args: argparse.Namespace, out: TextIO) -> int:
         frame.to_csv(out, index=False)
     else:
         out.write(f"{problem.description}\n")
-        out.write(_text_table(frame, ["budget", "mi", "mi_bits", "ok", "oracle", "oracle_gap", "residual",
-                                      "solve_time", "error"]) + "\n")
+        columns = ["budget", "mi", "mi_bits", "ok", "solver", "oracle", "oracle_gap", "residual", "solve_time",
+                   "error"]
+        if frame["gap"].notna().any():
+            columns.insert(5, "gap")
+        out.write(_text_table(frame, columns) + "\n")
         if args.out:
             out.write(f"wrote {args.out}\n")
     failed = int((~frame["ok"]).sum())
@@ -711,7 +719,7 @@ def cmd_compare(args: argparse.Namespace, out: TextIO) -> int:
         frame.to_csv(out, index=False)
     else:
         out.write(f"{problem.description}\n")
-        out.write(_text_table(frame, ["solver", "status", "ok", "mi", "oracle_gap", "rel_error", "residual",
+        out.write(_text_table(frame, ["solver", "status", "ok", "mi", "oracle_gap", "rel_error", "residual", "gap",
                                       "solve_time", "iterations"]) + "\n")
         for row in frame.itertuples():
             for text in (getattr(row, "error", ""), getattr(row, "note", "")):
@@ -886,6 +894,8 @@ def _grid_options() -> dict[str, tuple[str, str, tuple[str, ...]]]:
         "grid_correlation": ("number", f"spatial correlation of the grid's bus angles, in [0, 1) "
                              f"({DEFAULT_CORRELATION})", ()),
         "grid_snr": ("number", f"signal-to-noise ratio of the grid's measurements ({DEFAULT_SNR:g})", ()),
+        "grid_injection_noise": ("number", "noise variance of the grid's injection meters relative to its flow "
+                                 "meters (1: white noise)", ()),
     }
 
 
@@ -991,8 +1001,9 @@ def build_parser() -> argparse.ArgumentParser:
                                    "--option eps_abs=1e-9 --option eps_rel=1e-9\n"
                                    "  mi-cvx solve --spec examples/spec_vector.json",
                        epilog=_EXIT_EPILOG)
-    p.add_argument("--solver", help="CVXPY solver (CLARABEL, SCS, MOSEK, CVXOPT, ECOS); default: the package's "
-                                    "chain of backends")
+    p.add_argument("--solver", help="CVXPY solver (CLARABEL, SCS, MOSEK, CVXOPT, ECOS) or the problem's certified "
+                                    "route (TRANSPORT, BLIND_DESCENT, BLAHUT_ARIMOTO, BLIND_SIMPLEX); default: the "
+                                    "package's chain of backends (with --formulation auto, routes chosen by size)")
     _option_argument(p)
     p.add_argument("--time-limit", dest="time_limit", type=_positive_seconds, metavar="SECONDS",
                    help="refuse a solve estimated to take longer (exit 3) unless an exact path answers it")
@@ -1009,7 +1020,7 @@ def build_parser() -> argparse.ArgumentParser:
                                    "--n-jobs 2")
     p.add_argument("--budgets", help="'0,0.1,0.5', '[0, 0.1]' or 'start:stop:num' (linspace)")
     p.add_argument("--out", metavar="CSV", help="append each finished point here; rerun to resume")
-    p.add_argument("--solver", help="CVXPY solver")
+    p.add_argument("--solver", help="CVXPY solver or certified route (default: the package's choice per point)")
     _option_argument(p)
     _parallel_options(p)
     _format_options(p)
@@ -1021,7 +1032,8 @@ def build_parser() -> argparse.ArgumentParser:
                        description="Solve one problem with every installed conic solver (or --solvers) and "
                                    "tabulate status, information, oracle gap, residual and time.\n\nexample:\n"
                                    "  mi-cvx compare gaussian-scalar --signal-var 1 --noise-var 0.5 --budget 0.3")
-    p.add_argument("--solvers", help="comma-separated solver names (default: every installed backend)")
+    p.add_argument("--solvers", help="comma-separated solver or route names (default: every installed backend, "
+                                     "then the problem's certified route)")
     p.add_argument("--repeats", type=int, default=1, help="solves per solver; the time is the median")
     _option_argument(p, per_solver=True)
     _format_options(p)

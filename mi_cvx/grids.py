@@ -232,16 +232,19 @@ def state_covariance(case: str, correlation: float = DEFAULT_CORRELATION) -> np.
     return cov
 
 
-def grid_model(case: str, *, correlation: float = DEFAULT_CORRELATION,
-               snr: float = DEFAULT_SNR) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def grid_model(case: str, *, correlation: float = DEFAULT_CORRELATION, snr: float = DEFAULT_SNR,
+               injection_noise: float = 1.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """``(A, signal_cov, noise_cov)`` of an IEEE test system, ready for :func:`mi_cvx.gaussian_vector`.
 
     The Gaussian model of docs/theory.md section 3, ``X = A Y + N``: ``A`` the
     DC measurement matrix (:func:`measurement_matrix`), ``Y ~ N(0, Sigma_Y)``
     the bus angles with the CAR covariance of :func:`state_covariance` (unit
-    variances, positive definite), ``N ~ N(0, sigma^2 I_m)`` white measurement
-    noise whose variance sets the signal-to-noise ratio per measurement,
-    ``snr = tr(A Sigma_Y A^T) / (m sigma^2)``.
+    variances, positive definite), ``N`` independent measurement noise whose
+    total variance sets the signal-to-noise ratio,
+    ``snr = tr(A Sigma_Y A^T) / tr(noise_cov)``: white (``sigma^2 I_m``) by
+    default, or with injection meters ``injection_noise`` times as noisy (in
+    variance) as flow meters, as in state estimators that trust the branch
+    flow meters more than the bus injection meters.
 
     Parameters
     ----------
@@ -251,6 +254,9 @@ def grid_model(case: str, *, correlation: float = DEFAULT_CORRELATION,
         The spatial dependence of the angles (see :func:`state_covariance`).
     snr : float > 0, default 10
         The average signal-to-noise ratio of the ``m`` measurements.
+    injection_noise : float > 0, default 1
+        Noise variance of a bus injection meter relative to a branch flow
+        meter (1: white noise).
 
     Returns
     -------
@@ -258,13 +264,15 @@ def grid_model(case: str, *, correlation: float = DEFAULT_CORRELATION,
         ``m`` = branches + buses, ``n`` = buses - 1.
     signal_cov : numpy.ndarray, shape (n, n)
     noise_cov : numpy.ndarray, shape (m, m)
-        ``sigma^2 I_m``.
+        Diagonal: ``sigma^2`` on the flow rows, ``injection_noise * sigma^2`` on
+        the injection rows.
 
     Raises
     ------
     InvalidInputError
         Unknown ``case``; ``correlation`` not a finite number in [0, 1);
-        ``snr`` not a positive finite number.  The error names the argument.
+        ``snr`` or ``injection_noise`` not a positive finite number.  The error
+        names the argument.
     ImportError
         If pypower is not installed.
 
@@ -277,8 +285,12 @@ def grid_model(case: str, *, correlation: float = DEFAULT_CORRELATION,
     name = _case_name(case)
     _correlation(correlation)
     ratio = _v.scalar("snr", snr, positive=True)
+    relative = _v.scalar("injection_noise", injection_noise, positive=True)
     A = measurement_matrix(name)
     signal_cov = state_covariance(name, correlation)
     power = float(np.sum((A @ signal_cov) * A))  # tr(A Sigma_Y A^T)
-    noise_var = power / (A.shape[0] * ratio)
-    return A, signal_cov, noise_var * np.eye(A.shape[0])
+    buses = A.shape[1] + 1  # the last `buses` rows are the injections
+    weights = np.ones(A.shape[0])
+    weights[-buses:] = relative
+    noise_var = power / (ratio * float(weights.sum()))
+    return A, signal_cov, np.diag(noise_var * weights)

@@ -43,7 +43,7 @@ def test_help_lists_the_grid_options(command, capsys):
     code, _ = run(command, "--help")
     out = capsys.readouterr().out
     assert code == 0
-    for flag in ("--grid", "--grid-correlation", "--grid-snr"):
+    for flag in ("--grid", "--grid-correlation", "--grid-snr", "--grid-injection-noise"):
         assert flag in out
     assert all(case in out for case in CASES)
 
@@ -157,3 +157,15 @@ def test_bad_grid_in_a_spec_is_one_line_exit_2(tmp_path, capsys, value, contains
     line = one_line_error(capsys, code, contains)
     if "unknown" in contains:
         assert all(case in line for case in CASES)
+
+
+def test_grid_injection_noise_reaches_the_model_and_the_blind_route():
+    code, out = run("solve", "gaussian-vector", "--grid", "case14", "--grid-injection-noise", "4", "--knows",
+                    "nothing", "--budget", "2", "--formulation", "transport", "--json")
+    assert code == 0
+    data = json.loads(out)
+    A, signal_cov, noise_cov = grid_model("case14", injection_noise=4.0)
+    reference = mi_cvx.gaussian_vector(A, 2.0, signal_cov, noise_cov, knows="nothing", formulation="full")
+    expected = reference.solve("CLARABEL")
+    assert data["solver"] == "BLIND_DESCENT" and data["ok"] and data["gap"] <= mi_cvx.solvers.GAP_TOLERANCE
+    assert abs(data["mi"] - expected.mi) <= 1e-5 * (1 + expected.mi)

@@ -175,6 +175,27 @@ def test_grid_model_defaults():
     assert (grids.DEFAULT_CORRELATION, grids.DEFAULT_SNR) == (0.5, 10.0)
 
 
+@pytest.mark.parametrize("case", ["case14", "case118"])
+def test_injection_meters_can_be_noisier_than_flow_meters(case):
+    A, signal_cov, noise_cov = grids.grid_model(case, snr=5.0, injection_noise=4.0)
+    buses = A.shape[1] + 1
+    variances = np.diag(noise_cov)
+    np.testing.assert_array_equal(noise_cov, np.diag(variances))  # independent meters
+    flows, injections = variances[:-buses], variances[-buses:]
+    assert np.all(flows == flows[0]) and np.all(injections == injections[0])
+    assert injections[0] / flows[0] == pytest.approx(4.0, rel=1e-12)
+    assert np.trace(A @ signal_cov @ A.T) / variances.sum() == pytest.approx(5.0, rel=1e-12)
+    # the injection rows are the last `buses` rows of A: they are C^T times the flow rows
+    np.testing.assert_allclose(A[-buses:].sum(axis=0), 0.0, atol=1e-9)
+
+
+@pytest.mark.parametrize("ratio", [0.0, -1.0, math.nan, "4", None])
+def test_bad_injection_noise(ratio):
+    with pytest.raises(InvalidInputError) as info:
+        grids.grid_model("case14", injection_noise=ratio)
+    assert info.value.argument == "injection_noise"
+
+
 def test_case14_attack_solves():
     A, signal_cov, noise_cov = grids.grid_model("case14")
     power = float(np.trace(A @ signal_cov @ A.T))
