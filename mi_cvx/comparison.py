@@ -27,7 +27,7 @@ from .errors import InvalidInputError, UnsupportedSolverError
 #: Columns of the table returned by :func:`compare_solvers`, in order.
 COLUMNS: tuple[str, ...] = (
     "solver", "status", "ok", "mi", "oracle", "oracle_gap", "rel_error", "tolerance", "residual",
-    "mi_check", "solve_time", "setup_time", "iterations", "error", "note",
+    "mi_check", "gap", "solve_time", "setup_time", "iterations", "error", "note",
 )
 
 #: Relative error the interior-point solvers reach; an SCS row whose error
@@ -49,7 +49,7 @@ def _solver_list(solvers) -> list[str]:
         raise InvalidInputError("solvers", f"expected a solver name or a list of names, got {solvers!r}") from None
     if not names:
         raise InvalidInputError("solvers", "is empty; pass None for every installed solver")
-    known = set(_solvers.KNOWN_SOLVERS) | set(_solvers.cvxpy_installed())
+    known = set(_solvers.KNOWN_SOLVERS) | set(_solvers.cvxpy_installed()) | set(_solvers.ROUTES)
     out = []
     for name in names:
         if not isinstance(name, str):
@@ -106,7 +106,7 @@ def _row(solver: str, oracle: float | None) -> dict:
     return {
         "solver": solver, "status": "", "ok": False, "mi": math.nan,
         "oracle": math.nan if oracle is None else float(oracle), "oracle_gap": math.nan, "rel_error": math.nan,
-        "tolerance": _solvers.tolerance(solver, "value"), "residual": math.nan, "mi_check": math.nan,
+        "tolerance": _solvers.tolerance(solver, "value"), "residual": math.nan, "mi_check": math.nan, "gap": math.nan,
         "solve_time": math.nan, "setup_time": math.nan, "iterations": None, "error": "", "note": "",
     }
 
@@ -116,23 +116,32 @@ def _run_one(ap: AttackProblem, solver: str, repeats: int, opts: dict, oracle: f
     notes = []
     if opts:
         notes.append(f"options: {_fmt_options(opts)}")
-    try:
-        _solvers.check_solver(solver, ap.cones)
-    except UnsupportedSolverError as exc:
-        row["status"] = "unsupported" if solver in _solvers.cvxpy_installed() else "not_installed"
-        row["error"] = str(exc)
-        row["note"] = "; ".join(notes)
+    route = solver in _solvers.ROUTES
+    own = tuple(ap.spec.get("routes", ()))
+    if route and (solver not in own or ap.custom):
+        row["status"] = "unsupported"
+        row["error"] = (f"the {solver} route does not solve this problem (its routes: {', '.join(own) or 'none'}"
+                        + ("; custom constraints are for conic solvers)" if ap.custom else ")"))
         return row
+    if not route:
+        try:
+            _solvers.check_solver(solver, ap.cones)
+        except UnsupportedSolverError as exc:
+            row["status"] = "unsupported" if solver in _solvers.cvxpy_installed() else "not_installed"
+            row["error"] = str(exc)
+            row["note"] = "; ".join(notes)
+            return row
 
-    work = _fresh(ap)
+    work = copy.copy(ap) if route else _fresh(ap)
     times, result = [], None
     # CVXPY warm-starts re-solves by default (SCS then needs ~0 iterations);
     # repeats should time the same work as the first solve.
-    solve_opts = {"warm_start": False, **opts}
+    solve_opts = dict(opts) if route else {"warm_start": False, **opts}
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # inaccuracy is reported in the row, not as a warning
             for i in range(repeats):
+                work.route_state = None  # a route starts cold too
                 result = work.solve(solver, raise_on_failure=False, **solve_opts)
                 if i == 0:
                     row["setup_time"] = result.setup_time if result.setup_time is not None else math.nan
@@ -159,6 +168,7 @@ def _run_one(ap: AttackProblem, solver: str, repeats: int, opts: dict, oracle: f
     row["residual"] = result.residual
     row["mi_check"] = math.nan if result.mi_check is None else float(result.mi_check)
     row["iterations"] = result.iterations
+    row["gap"] = math.nan if result.gap is None else float(result.gap)
     row["solve_time"] = statistics.median(times) if times else math.nan
     errors = [result.message] if result.message else []
     value = result.objective if result.objective is not None else result.mi  # mi without a stealth weight
@@ -204,7 +214,9 @@ def compare_solvers(
     solvers : str or sequence of str, optional
         Solver names (case-insensitive).  Default: every installed solver among
         :data:`mi_cvx.solvers.KNOWN_SOLVERS`, including those that lack a cone
-        the problem needs (their row says which).
+        the problem needs (their row says which), then the problem's certified
+        route where it has one (a name in :data:`mi_cvx.solvers.ROUTES`, e.g.
+        ``"TRANSPORT"``).
     repeats : int, default 1
         Solves per solver; ``solve_time`` is the median.  Re-solves reuse
         CVXPY's compiled problem, so ``setup_time`` is the compilation time of
@@ -254,6 +266,8 @@ def compare_solvers(
         raise InvalidInputError("attack_problem", f"expected an AttackProblem or a Case, got "
                                 f"{type(attack_problem).__name__}")
     names = _solver_list(solvers)
+    if solvers is None and attack_problem.hooks.route is not None and not attack_problem.custom:
+        names += [name for name in attack_problem.spec.get("routes", ()) if name not in names]
     repeats = _v.integer("repeats", repeats, low=1)
     opts = {}
     if case is not None:

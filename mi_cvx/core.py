@@ -115,6 +115,12 @@ class AttackResult:
         with a stealth weight, else ``mi``.
     dual_stealth : float or None
         Multiplier of the stealth cap ``KL <= stealth`` (``-dJ*/d stealth``).
+    gap : float or None
+        The certificate of a first-order route (``solver`` in
+        :data:`mi_cvx.solvers.ROUTES`): a bound, in nats, on how far ``objective``
+        is above the optimum, from a dual bound computed at the returned point.
+        ``ok`` needs ``gap <= mi_cvx.solvers.GAP_TOLERANCE``.  None for conic
+        solves and exact paths.
     """
 
     mi: float
@@ -138,6 +144,7 @@ class AttackResult:
     kl: float | None = None
     objective: float | None = None
     dual_stealth: float | None = None
+    gap: float | None = None
     problem: AttackProblem | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -258,6 +265,7 @@ class AttackResult:
             "kl": self.kl,
             "objective": self.objective,
             "dual_stealth": self.dual_stealth,
+            "gap": self.gap,
             "solve_time": self.solve_time,
             "setup_time": self.setup_time,
             "iterations": self.iterations,
@@ -374,6 +382,14 @@ class Hooks:
     size_hint : callable
         ``solver -> Estimate``: time and memory of a conic solve, estimated
         before the model is built.
+    route : callable
+        ``(values, state, name) -> dict or None``: the family's certified
+        first-order route (keys as ``exact`` plus ``"solver"``, the name in
+        :data:`mi_cvx.solvers.ROUTES` of the method that answered, ``"gap"``,
+        the certificate in nats, ``"iterations"`` and ``"state"``, a warm start
+        handed back on the next call); ``name`` is the route asked for (one of
+        the problem's ``spec["routes"]``) or None for the family's choice; None
+        where the route does not apply.
     """
 
     readout: Readout | None = None
@@ -384,6 +400,7 @@ class Hooks:
     sync: Callable[[AttackProblem], None] | None = None
     optimality: Callable[[AttackResult], Any] | None = None
     size_hint: Callable[[str], Any] | None = None
+    route: Callable[[Mapping[str, Any], Any, str | None], dict | None] | None = None
 
 
 _HOOK_NAMES = tuple(Hooks.__dataclass_fields__)
@@ -498,6 +515,9 @@ class AttackProblem:
         self.recipe = recipe
         self.solve_options = dict(solve_options or {})
         self.units = float(units)
+        #: The route's warm start: what its last solve handed back (a sweep along the budget
+        #: grid re-solves the same problem, so each solve starts from the previous one).
+        self.route_state: Any = None
 
     def with_hooks(self, **hooks: Any) -> None:
         """Set some of the :class:`Hooks` (for factories that add hooks after building)."""

@@ -70,6 +70,7 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import cvxpy as cp
 import numpy as np
@@ -92,7 +93,19 @@ from .sampling import discrete_consequences, discrete_sample
 #: (sees nothing: Xhat = X + W mod k with W ~ noise_pmf independent of everything,
 #: docs/theory.md section 8).
 KNOWS = ("x_and_y", "x", "nothing")
-FORMULATIONS = ("channel", "transport")
+#: ``auto`` (the default) picks the exact path, the conic channel form or the certified iterative
+#: route by structure and size; ``channel`` the joint ``r[x, y, xh]``; ``transport`` the compact
+#: total-variation form (Hamming, paper's attacker); ``iterative`` the certified route
+#: (constrained Blahut-Arimoto; a descent on the noise pmf for the blind attacker).
+FORMULATIONS = ("auto", "channel", "transport", "iterative")
+
+#: The certified routes of each attacker model (``result.solver`` names the one that answered):
+#: constrained Blahut-Arimoto where it applies (the paper's attacker, a Hamming or ``|x - xh|``
+#: distortion, a budget, no stealth cap, a stealth weight at most 1), else the barrier method;
+#: an interior-point method on the noise pmf for the blind attacker.
+ROUTE_NAMES = {"x_and_y": ("BLAHUT_ARIMOTO", "INTERIOR_POINT"), "x": ("INTERIOR_POINT",),
+               "nothing": ("BLIND_SIMPLEX",)}
+_METHODS = {"BLAHUT_ARIMOTO": "ba", "INTERIOR_POINT": "ipm", None: "auto"}
 
 #: Outputs whose total probability ``P(xh)`` is at most this are treated as
 #: unused when ``result.optimality()`` checks a solver's channel.  Interior-point
@@ -268,7 +281,7 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
 
     def build() -> dict:
         p_y = cp.sum(P, axis=0)
-        if formulation == "channel":
+        if formulation != "transport":  # auto and iterative build the channel form as their convex model
             variables, cons, out_joint, cell_cost, class_cost = _channel_form(solver_model, P, knows)
         else:
             variables, cons, out_joint, cell_cost, class_cost = _transport_form(solver_model, P)
@@ -312,7 +325,7 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
 
         def readout(ap: AttackProblem) -> dict:
             p = np.asarray(P.value, dtype=float)
-            if formulation == "channel":
+            if formulation != "transport":
                 channel = _channel_from_joint(p, variables["joint_flat"].value.reshape(k, ell, kp), identity,
                                               "x" if knows == "nothing" else knows, variables.get("channel"))
             else:
@@ -452,7 +465,7 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
             attack["noise_pmf"] = _noise_pmf(p, channel)
         out = {"mi": mi, "attack": attack, "mi_check": channel_mi(p, channel),
                "budget_used": expected_distortion(p, channel, d), "dual_budget": dual}
-        if stealthy:  # only no-attack answers reach here with stealth terms: they move nothing
+        if stealthy:  # the exact path's answers with stealth terms move nothing; the route sets its own
             kl_value = _kl(joint.sum(axis=(0, 1)), p.sum(axis=1))
             out["kl"] = kl_value
             if weight is not None:
@@ -478,12 +491,56 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
                                     lam, d, budget=result.parameters.get("budget"), knows=knows,
                                     support_tol=SOLVER_SUPPORT_TOL)
 
+    def route(values, state, asked: str | None = None) -> dict | None:
+        """The certified iterative route (docs/theory.md sections 5, 8 and 9), in units of the largest distortion.
+
+        ``asked`` names the method (one of ``ROUTE_NAMES[knows]``), None lets the solver choose; a
+        method that does not apply at these values declines (None).
+        """
+        p = np.asarray(values["p_xy"], dtype=float)
+        budget = values.get("budget")
+        scaled = None if budget is None else float(budget) / unit
+        cap_value = values.get("stealth")
+        weight_now = values.get("stealth_weight")
+        common = {"stealth_weight": None if weight_now is None else float(weight_now),
+                  "stealth_cap": None if cap_value is None else float(cap_value), "warm": state}
+        sol: Any
+        if knows == "nothing":
+            from .alphabet_blind import solve_alphabet_blind
+
+            sol = solve_alphabet_blind(p, solver_model.distortion, scaled, **common)
+            name = "BLIND_SIMPLEX"
+        else:
+            from .alphabet import solve_alphabet
+
+            try:
+                sol = solve_alphabet(p, solver_model.distortion, scaled, knows=knows, method=_METHODS[asked],
+                                     **common)
+            except InvalidInputError as exc:
+                if exc.argument == "method":  # the asked-for method does not apply at these values
+                    return None
+                raise
+            name = "INTERIOR_POINT" if sol.method == "ipm" else asked or ROUTE_NAMES[knows][0]
+        channel = np.asarray(sol.channel, dtype=float)
+        out = finish(p, channel, float(sol.mi), None if sol.dual is None else float(sol.dual) / unit)
+        out.update(solver=name, gap=float(sol.gap), iterations=int(sol.iterations), state=sol.state,
+                   dual_stealth=sol.dual_stealth)
+        if stealthy:
+            out["kl"] = _kl(out["attack"]["output_joint"].sum(axis=0), p.sum(axis=1))
+            if weight is not None:
+                out["objective"] = float(sol.objective)
+        return out
+
     # The DPP compilation's workspace (see dpp_compile_bytes), from the sizes before building:
     # the variables, one epigraph per rel_entr (and per pos() of the transport form).
     sizes = _form_sizes(model, knows, formulation)
     n_params = k * ell + len(params) - 1
     workspace = int(16 * (sizes.variables + sizes.exp_cones + 1) * (n_params + 1))
+    routed = formulation in ("auto", "iterative")
+    route_spec = ({"route": ROUTE_NAMES[knows][0], "routes": ROUTE_NAMES[knows],
+                   "route_policy": "always" if formulation == "iterative" else "auto"} if routed else {})
     return AttackProblem(builder=build, parameters=params, family=family, cones=_CONES,
+                         route=route if routed else None,
                          size_hint=lambda solver: _resources.estimate_sizes(sizes, solver, parameters=n_params),
                          oracle=oracle,
                          description=f"{description}, knows={knows}, {formulation} form", scale=1.0,
@@ -493,8 +550,11 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
                                "distortion": d, "output_size": kp, "hamming": model.hamming,
                                "dpp_compile_bytes": workspace,
                                "route_hint": ("Use formulation='transport' (O(k l) variables for the Hamming "
-                                              "distortion)." if model.hamming and knows == "x_and_y"
-                                              and formulation == "channel" else "")},
+                                              "distortion) or 'iterative' (the certified large-alphabet route)."
+                                              if model.hamming and knows == "x_and_y" and formulation == "channel"
+                                              else "Use formulation='iterative' (the certified large-alphabet "
+                                              "route)." if formulation in ("channel", "transport") else ""),
+                               **route_spec},
                          solve_options={"ignore_dpp": True} if workspace > DPP_MEMORY_LIMIT else None)
 
 
@@ -685,7 +745,7 @@ def _channel_from_output(p: np.ndarray, q_joint: np.ndarray, identity: np.ndarra
 
 
 @rebuildable
-def binary_channel(p_xy, budget, *, knows: str = "x_and_y", formulation: str = "channel", stealth=None,
+def binary_channel(p_xy, budget, *, knows: str = "x_and_y", formulation: str = "auto", stealth=None,
                    stealth_weight=None) -> AttackProblem:
     """Theorem 3.3: flip a binary observation to hide a binary label.
 
@@ -713,9 +773,10 @@ def binary_channel(p_xy, budget, *, knows: str = "x_and_y", formulation: str = "
         Minimise ``I(Y; Xhat) + stealth_weight * KL(P_Xhat || P_X)``;
         ``parameters["stealth_weight"]``.  With either term ``budget=None`` is
         allowed.
-    formulation : {"channel", "transport"}
-        The joint ``r[x, y, xh]`` (default), or the compact total-variation
-        form over ``P(y, xh)`` (``knows="x_and_y"`` only).
+    formulation : {"auto", "channel", "transport", "iterative"}
+        ``"channel"``: the joint ``r[x, y, xh]``; ``"transport"``: the compact
+        total-variation form over ``P(y, xh)`` (``knows="x_and_y"`` only);
+        ``"iterative"`` and ``"auto"``: see :func:`discrete_channel`.
 
     Returns
     -------
@@ -751,7 +812,7 @@ def binary_channel(p_xy, budget, *, knows: str = "x_and_y", formulation: str = "
 
 @rebuildable
 def discrete_channel(p_xy, budget, distortion=None, output_size=None, *, knows: str = "x_and_y",
-                     formulation: str = "channel", stealth=None, stealth_weight=None) -> AttackProblem:
+                     formulation: str = "auto", stealth=None, stealth_weight=None) -> AttackProblem:
     """Finite alphabets with any distortion (docs/theory.md section 5).
 
     ``X in {0..k-1}``, ``Y in {0..l-1}`` with joint pmf ``p_xy[x, y]``; the
@@ -784,10 +845,28 @@ def discrete_channel(p_xy, budget, distortion=None, output_size=None, *, knows: 
         Minimise ``I(Y; Xhat) + stealth_weight * KL(P_Xhat || P_X)``;
         ``parameters["stealth_weight"]``.  With either term ``budget=None`` is
         allowed.
-    formulation : {"channel", "transport"}
+    formulation : {"auto", "channel", "transport", "iterative"}
         ``"channel"``: the joint ``r[x, y, xh]`` (``k l k'`` variables).
         ``"transport"``: Hamming only, the output joint ``P(y, xh)`` with the
         total-variation cost (``l k'`` variables); the two agree.
+        ``"iterative"``: the channel form as the convex model, but a default
+        solve goes to the certified large-alphabet route (docs/theory.md
+        section 5), stealth terms included: constrained Blahut-Arimoto
+        (``result.solver == "BLAHUT_ARIMOTO"``) for the paper's attacker with
+        a Hamming or ``|x - xh|`` distortion (no stealth cap, a stealth weight
+        at most 1), a structured barrier method (``"INTERIOR_POINT"``, in
+        numpy, no CVXPY) for any other distortion, the label-blind attacker
+        and stealth caps, and a primal-dual interior-point method on the noise
+        pmf (``"BLIND_SIMPLEX"``, section 8) for the blind attacker.
+        ``result.gap`` is the certificate (a bound in nats from a dual bound;
+        ok only when at most 1e-6) and ``result.optimality()`` works as for
+        conic solves.
+        ``"auto"`` (default): the channel form, with a default solve choosing
+        by structure and size: the conic solve when it is estimated under a
+        second, else the exact path where one applies (binary, ``X = Y``),
+        else the certified route.  ``result.solver`` and ``result.note`` say
+        which answered; ``solve("CLARABEL")``, ``solve("BLAHUT_ARIMOTO")`` or
+        ``solve("INTERIOR_POINT")`` asks for one.
 
     Returns
     -------
@@ -994,8 +1073,9 @@ def _observed(result) -> tuple[str, np.ndarray, np.ndarray]:
         raise InvalidInputError("result", f"Xhat has {attacked.size} letters and X {clean.size}: the defender "
                                 "compares laws on one alphabet")
     return "discrete", clean, attacked
-_FORMULATION = Param("formulation", "choice", "channel (the attack channel, default) or transport (the joint "
-                     "of X and Xhat)", choices=FORMULATIONS)
+_FORMULATION = Param("formulation", "choice", "auto (default: by structure and size), channel (the attack "
+                     "channel), transport (the total-variation form) or iterative (the certified route)",
+                     choices=FORMULATIONS)
 _P_XY = Param("p_xy", "array", "the joint pmf p[x, y]", required=True)
 
 FAMILIES = (

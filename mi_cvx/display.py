@@ -267,6 +267,9 @@ def _attack_fields(result: Any) -> list[tuple[str, Any]]:
     kl = getattr(result, "kl", None)
     if kl is not None:  # a problem with stealth terms: what was minimised, and how visible the attack is
         fields += [("objective", getattr(result, "objective", None)), ("kl", kl)]
+    gap = getattr(result, "gap", None)
+    if gap is not None:  # a certified route's bound on the distance from the optimum
+        fields.append(("gap", gap))
     oracle = getattr(result, "oracle", None)
     if oracle is not None:
         fields += [("oracle", oracle), ("oracle_error", getattr(result, "oracle_error", None))]

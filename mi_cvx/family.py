@@ -215,6 +215,11 @@ class Family:
         ``result -> Consequences``: what the attack does to the best estimator
         of the label (least squared error, Bayes error, Fano's bound; see
         :mod:`mi_cvx.sampling`); :meth:`AttackResult.consequences` calls it.
+    reduced_space : callable, optional
+        ``problem -> AttackSpace or None``: the convex reduced form a certified
+        route solves (e.g. the conditional-transport form of docs/theory.md
+        section 7), tested by :func:`mi_cvx.verify_convexity` as
+        ``jensen_reduced`` and ``admissible_set_reduced``.
     observed : callable, optional
         ``result -> (kind, clean, attacked)``: the laws of what the defender
         receives without and with the attack, ``kind`` ``"gaussian"``
@@ -242,6 +247,7 @@ class Family:
     sample: Callable[..., Any] | None = None
     consequences: Callable[[AttackResult], Any] | None = None
     observed: Callable[[AttackResult], tuple[str, Any, Any]] | None = None
+    reduced_space: Callable[..., Any] | None = None
 
     @property
     def cli_name(self) -> str:

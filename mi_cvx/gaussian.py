@@ -51,7 +51,10 @@ from .sampling import gaussian_consequences, gaussian_sample
 #: The attacker models: the paper's (sees X and Y), label-blind (sees X only) and blind
 #: (sees nothing: Delta ~ N(0, S) independent of everything, docs/theory.md section 8).
 KNOWS = ("x_and_y", "x", "nothing")
-FORMULATIONS = ("full", "compact")
+#: ``auto`` (the default) picks the exact path, the conic form or the certified route by structure and size;
+#: ``full`` the joint-covariance SDP; ``compact`` the noiseless rate-distortion SDP; ``transport`` the
+#: conditional-transport route (docs/theory.md section 7; sections 8-9 for the blind attacker).
+FORMULATIONS = ("auto", "full", "compact", "transport")
 
 
 @dataclass(frozen=True)
@@ -245,12 +248,84 @@ def _build(model: GaussianModel, budget, knows: str, formulation: str, family: s
                                     "'full' for other attackers and for stealth")
         problem = _build_compact(model, units, budget, family, description, oracle)
     else:
+        route = _route_name(model, knows, terms)
+        if formulation == "transport" and route is None:
+            raise InvalidInputError("formulation", "'transport' solves the paper's attacker (knows='x_and_y') "
+                                    "without stealth terms and the blind attacker (knows='nothing'), with every "
+                                    "row attackable; use 'auto' or 'full' for this problem")
         problem = _build_full(model, units, budget, knows, family, description,
                               _attacker_oracle(model, knows, terms, oracle), terms)
+        if route is not None and formulation in ("auto", "transport"):
+            problem.spec.update(formulation=formulation, route=route, routes=(route,),
+                                route_policy="always" if formulation == "transport" else "auto")
+            problem.with_hooks(route=_route_path(model, units, knows, terms))
+            problem.description += f", {formulation} route"
+        elif route is not None:
+            problem.spec["route_hint"] = (f"Use formulation='auto' or 'transport': the certified {route} route "
+                                          "scales to hundreds of rows (docs/theory.md sections 7-9).")
     problem.with_hooks(exact=_exact_path(model, units, knows, terms), sync=refuse_unbounded,
                        no_attack=lambda values: model.structure.no_attack_mi,
                        zero_threshold=_zero_threshold(model) if knows == "x_and_y" and not terms.any else None)
     return problem
+
+
+def _route_name(model: GaussianModel, knows: str, terms: Stealth) -> str | None:
+    """The certified route of this attacker (``result.solver``), or None where none applies."""
+    if model.support.size != model.m or model.m == 0:
+        return None
+    if knows == "x_and_y" and not terms.any:
+        return "TRANSPORT"
+    if knows == "nothing":
+        return "BLIND_DESCENT"
+    return None
+
+
+def _route_path(model: GaussianModel, units: Units, knows: str, terms: Stealth):
+    """The certified first-order route: docs/theory.md section 7 (paper's attacker), 8-9 (blind).
+
+    Solved in the normalised units of :class:`Units`; every number is reported back in the
+    user's.  The route's certificate ``gap`` (nats) does not depend on units.  The paper's
+    attacker needs positive-definite noise (the Brenier map); otherwise the route declines
+    (None) and the conic form answers.
+    """
+    name = _route_name(model, knows, terms)
+    norm = units.normalise(model)
+    n, m = model.n, model.m
+    pd_noise = _pd_noise(model)
+
+    def route(values, state, asked: str | None = None) -> dict | None:
+        budget = values.get("budget")
+        scaled = None if budget is None else float(budget) / units.observation
+        if name == "TRANSPORT":
+            if not pd_noise or scaled is None:
+                return None
+            from .transport import solve_transport
+
+            sol = solve_transport(norm.A, norm.signal_cov, norm.noise_cov, scaled, warm=state)
+            F, G, W = units.gains(sol.F, sol.G, np.zeros((m, m)))
+            extra: dict = {}
+        else:
+            from .gaussian_blind import solve_blind
+
+            cap, weight = values.get("stealth"), values.get("stealth_weight")
+            blind = solve_blind(norm.A, norm.signal_cov, norm.noise_cov, scaled,
+                                stealth_weight=None if weight is None else float(weight),
+                                stealth_cap=None if cap is None else float(cap), warm=state)
+            F, G, W = np.zeros((m, n)), np.zeros((m, m)), units.observation * blind.attack_cov
+            extra = {"dual_stealth": blind.dual_stealth}
+            if terms.weight is not None:
+                extra["objective"] = blind.objective
+            sol = blind  # type: ignore[assignment]
+        joint = model.joint_from_gains(F, G, W)
+        out = {"solver": name, "attack": _attack_dict(model, F, G, W, joint), "mi": sol.mi,
+               "mi_check": model.mi_of_gains(F, G, W), "budget_used": float(np.trace(joint[n + m:, n + m:])),
+               "dual_budget": None if sol.dual is None else float(sol.dual) / units.observation,
+               "gap": float(sol.gap), "iterations": int(sol.iterations), "state": sol.state, **extra}
+        if terms.any:
+            out["kl"] = gaussian_kl(_observed_cov(model, joint), model.x_cov)
+        return out
+
+    return route
 
 
 def _pd_noise(model: GaussianModel) -> bool:
@@ -750,7 +825,7 @@ def gaussian_scalar(signal_var, noise_var, budget, *, knows: str = "x_and_y", st
 
 @rebuildable
 def gaussian_vector(A, budget, signal_cov=1.0, noise_cov=0.0, *, knows: str = "x_and_y",
-                    formulation: str = "full", stealth=None, stealth_weight=None) -> AttackProblem:
+                    formulation: str = "auto", stealth=None, stealth_weight=None) -> AttackProblem:
     """The general Gaussian model ``X = A Y + N`` (docs/theory.md section 3; Theorem 3.2).
 
     Parameters
@@ -778,10 +853,26 @@ def gaussian_vector(A, budget, signal_cov=1.0, noise_cov=0.0, *, knows: str = "x
         Minimise ``I(Y; Z) + stealth_weight * KL(P_Z || P_X)`` instead of the
         information alone; ``parameters["stealth_weight"]``.  With either
         term ``budget=None`` is allowed; both need ``Cov(X)`` positive definite.
-    formulation : {"full", "compact"}
+    formulation : {"auto", "full", "compact", "transport"}
         ``"full"``: the joint-covariance SDP (size ``n + rank(noise) + m``).
         ``"compact"``: the rate-distortion SDP of the noiseless observation
         (size ``rank(A)``); needs ``noise_cov = 0``.
+        ``"transport"``: the full SDP as the convex model, but a default solve
+        goes to the certified route: the conditional-transport reduction of
+        docs/theory.md section 7 for the paper's attacker (positive-definite
+        noise; singular noise falls back to the SDP), closed forms or a
+        Riemannian Newton method on the attack covariance for the blind
+        attacker (sections 8-9, stealth terms included, any noise); ``result.solver`` is ``"TRANSPORT"`` or
+        ``"BLIND_DESCENT"`` and ``result.gap`` its certificate (a bound in nats
+        on the distance from the optimum, ok only when at most 1e-6).  Every
+        row must be attackable.
+        ``"auto"`` (default): the full SDP, with a default solve choosing the
+        route by structure and size: the conic solve when it is estimated to
+        take under a second, else the exact structured path where the noise
+        commutes with ``A signal_cov A^T``, else the certified route.
+        ``result.solver`` and ``result.note`` say which answered.  Naming a
+        backend (``solve("CLARABEL")``) or the route (``solve("TRANSPORT")``)
+        asks for that one.
 
     Returns
     -------
@@ -968,6 +1059,90 @@ def _gaussian_space(ap: AttackProblem) -> AttackSpace:
         sample=sample, mi=objective, violation=violation, tol=SET_TOL * scale)
 
 
+def _transport_cost(model: GaussianModel, joint_yz: np.ndarray) -> tuple[float, float]:
+    """Least ``E||Delta||^2`` reaching the covariance ``joint_yz`` of ``(Y, Z)`` (docs/theory.md section 7).
+
+    ``tr(A SY A^T) - 2 tr(A C) + tr Sz + tr SN - 2 tr (SN^1/2 K SN^1/2)^1/2`` with ``C = Cov(Y, Z)``,
+    ``Sz = Cov(Z)`` and ``K = Sz - C^T SY^-1 C``: the class means move at the cost of the mean
+    shift, the class noise by the Gaussian transport cost.  Returns ``(cost, psd_violation)``:
+    the second is how far ``K`` is from positive semidefinite (0 for a covariance).
+    """
+    n = model.n
+    sy, sn, A = model.signal_cov, model.noise_cov, model.A
+    C, Sz = joint_yz[:n, n:], joint_yz[n:, n:]
+    K = Sz - C.T @ np.linalg.solve(sy, C)
+    K = 0.5 * (K + K.T)
+    k_eig = np.linalg.eigvalsh(K)
+    lam, U = np.linalg.eigh(0.5 * (sn + sn.T))
+    root = (U * np.sqrt(np.clip(lam, 0.0, None))) @ U.T
+    mid = np.linalg.eigvalsh(root @ K @ root)
+    fidelity = float(np.sum(np.sqrt(np.clip(mid, 0.0, None))))
+    cost = float(np.trace(A @ sy @ A.T) - 2.0 * np.trace(A @ C) + np.trace(Sz) + np.trace(sn) - 2.0 * fidelity)
+    return cost, max(0.0, -float(k_eig.min(initial=0.0)))
+
+
+def _reduced_space(ap: AttackProblem) -> AttackSpace | None:
+    """The conditional-transport form (docs/theory.md section 7): covariances of ``(Y, Z)`` within the budget.
+
+    Only for problems whose route is ``TRANSPORT`` (the paper's attacker on every row).  A
+    point is ``M = Cov(Y, Z)`` with ``Cov(Y)`` fixed; ``I = 0.5 logdet Sz - 0.5 logdet K`` and
+    the least transport cost (:func:`_transport_cost`) are both convex in ``M``, which is what
+    the route's certificate rests on.  Feasible points come from ``Z | Y ~ N(B Y, T SN T)``,
+    whose cost is exactly ``||(B - A) SY^1/2||_F^2 + tr((T - I) SN (T - I))`` for ``T >= 0``.
+    """
+    if ap.spec.get("route") != "TRANSPORT":
+        return None
+    model = _gaussian_model(ap)
+    A, sy, sn = model.A, model.signal_cov, model.noise_cov
+    n, m = model.n, model.m
+    budget = budget_value(ap)
+    if budget is None:
+        return None
+    scale = max(1.0, float(np.abs(model.x_cov).max()), float(np.abs(sy).max()), budget)
+
+    def sample(rng: np.random.Generator) -> np.ndarray:
+        B0 = rng.normal(size=(m, n)) * rng.uniform(0.0, 1.5)
+        if rng.random() < 1 / 3:
+            B0 = 0.2 * B0  # strong attacks: the signal nearly removed
+        root = rng.normal(size=(m, m)) * rng.uniform(0.0, 1.0)
+        T0 = root @ root.T
+        if rng.random() < 0.25:
+            T0 = np.eye(m)  # the noise left alone
+        unit = (float(np.trace((B0 - A) @ sy @ (B0 - A).T)) + float(np.trace((T0 - np.eye(m)) @ sn
+                                                                            @ (T0 - np.eye(m)))))
+        target = budget * (1.0 if rng.random() < 0.25 else rng.uniform(0.0, 1.0))
+        t = min(1.0, math.sqrt(target / unit)) if unit > 0 else 0.0
+        B = A + t * (B0 - A)
+        T = np.eye(m) + t * (T0 - np.eye(m))
+        out = np.zeros((n + m, n + m))
+        out[:n, :n] = sy
+        out[:n, n:] = sy @ B.T
+        out[n:, :n] = B @ sy
+        out[n:, n:] = B @ sy @ B.T + T @ sn @ T
+        return 0.5 * (out + out.T)
+
+    def objective(joint_yz) -> float:
+        joint_yz = 0.5 * (np.asarray(joint_yz, dtype=float) + np.asarray(joint_yz, dtype=float).T)
+        C, Sz = joint_yz[:n, n:], joint_yz[n:, n:]
+        K = Sz - C.T @ np.linalg.solve(sy, C)
+        sign_z, logdet_z = np.linalg.slogdet(Sz)
+        sign_k, logdet_k = np.linalg.slogdet(0.5 * (K + K.T))
+        if sign_z <= 0 or sign_k <= 0:
+            return math.inf
+        return float(0.5 * (logdet_z - logdet_k))
+
+    def violation(joint_yz) -> float:
+        joint_yz = np.asarray(joint_yz, dtype=float)
+        cost, psd = _transport_cost(model, joint_yz)
+        return float(max(np.abs(joint_yz[:n, :n] - sy).max(), np.abs(joint_yz - joint_yz.T).max(), psd,
+                         max(0.0, cost - budget)))
+
+    return AttackSpace(
+        description=("covariances M of (Y, Z) with Cov(Y) fixed and the least transport cost (docs/theory.md "
+                     "section 7) within the budget; I(Y; Z) = 0.5 logdet Cov(Z) - 0.5 logdet Cov(Z | Y) at M"),
+        sample=sample, mi=objective, violation=violation, tol=SET_TOL * scale)
+
+
 def _gaussian_witness(ap: AttackProblem) -> Check:
     model = _gaussian_model(ap)
     A, sy = model.A, model.signal_cov
@@ -1120,15 +1295,16 @@ FAMILIES = (
                 _SIGNAL_COV,
                 Param("noise_cov", "array", "Cov(N): a number (times I) or a matrix (default 0)"),
                 _KNOWS,
-                Param("formulation", "choice", "full (the joint-covariance SDP, default) or compact",
+                Param("formulation", "choice", "auto (default: by structure and size), full (the "
+                      "joint-covariance SDP), compact (noiseless) or transport (the certified route)",
                       choices=FORMULATIONS), *_STEALTH),
-        theory=f"{_THEORY} sections 2 and 3",
+        theory=f"{_THEORY} sections 2, 3 and 7",
         group="gaussian",
         oracles={"falling_bar": _oracles.falling_bar, "structured": _oracles.structured_gaussian,
                  "isotropic": _oracles.isotropic_gaussian},
         attack_space=_gaussian_space, witness=_gaussian_witness, observed=_observed,
         sample=gaussian_sample, consequences=gaussian_consequences,
-        cases=_vector_cases,
+        cases=_vector_cases, reduced_space=_reduced_space,
         attackers=KNOWS, formulations=FORMULATIONS,
     ),
     Family(

@@ -31,12 +31,18 @@ from .core import (
     AttackResult,
     relative_error,
 )
-from .errors import InvalidInputError, ResourceLimitError, SolverError
+from .errors import InvalidInputError, ResourceLimitError, SolverError, UnsupportedSolverError
+
+#: With ``formulation="auto"``, a default solve takes the family's certified route (or its
+#: exact path) instead of the conic form when the conic solve is estimated to take longer.
+AUTO_CONIC_SECONDS = 2.0
 
 
 def solve(problem: AttackProblem, solver: str | None = None, *, raise_on_failure: bool = True,
           time_limit: float | None = None, **options) -> AttackResult:
     """The default chain, or one named backend, and the ok rule: see :meth:`AttackProblem.solve`."""
+    if isinstance(solver, str) and solver.upper() in _solvers.ROUTES:
+        return _named_route(problem, solver.upper(), raise_on_failure, options)
     cones = problem.cones
     if solver is None:
         attempts = _solvers.default_chain(cones, problem.family)
@@ -74,6 +80,27 @@ def solve(problem: AttackProblem, solver: str | None = None, *, raise_on_failure
     result: AttackResult | None = None
     exact_tried = False
     started = time.perf_counter()
+    policy = problem.spec.get("route_policy")  # "always" (the formulation names the route), "auto" or None
+    if solver is None and not options and policy and problem.hooks.route is not None and not problem.custom:
+        estimate = problem.estimate(attempts[0][0])
+        conic_reach = not _beyond_reach(estimate, limit)
+        if policy == "always" or estimate.seconds > AUTO_CONIC_SECONDS or not conic_reach:
+            why = (f"formulation={problem.spec.get('formulation')!r}" if policy == "always" else
+                   f"a conic solve with {attempts[0][0]} would take about {estimate.seconds:.2g} s")
+            if policy == "auto" and exact_allowed:
+                exact = problem._exact_result()
+                if exact is not None and exact.ok:
+                    exact.note = f"{why}: answered on the exact path"
+                    return finish(problem, exact, raise_on_failure)
+            routed = route_answer(problem)
+            if routed is not None:
+                if routed.ok:
+                    routed.note = f"{why}: answered by the {routed.solver} route (certified gap {routed.gap:.2g} nats)"
+                    return finish(problem, routed, raise_on_failure)
+                failed.append(f"{routed.solver}: {routed.message}")
+                if not conic_reach:
+                    routed.note = f"{why}; the conic route is beyond reach ({_beyond_reach(estimate, limit)})"
+                    return finish(problem, routed, raise_on_failure)
     for name, extra in attempts:
         if exact_allowed and not exact_tried and failed and name in _solvers.EXACT_PATH_BEFORE:
             # The interior-point backends failed: the exact path, where the structure
@@ -176,6 +203,69 @@ def exact_answer(problem: AttackProblem) -> AttackResult | None:
     return result
 
 
+def _named_route(problem: AttackProblem, name: str, raise_on_failure: bool, options: Mapping[str, Any]
+                 ) -> AttackResult:
+    """``solve(solver=name)`` with a route's name: that route alone, or a clear refusal."""
+    own = tuple(problem.spec.get("routes", ()))
+    if problem.hooks.route is None or name not in own or problem.custom:
+        why = ("custom constraints were added (only conic solvers take them)" if problem.custom and name in own
+               else f"this problem's routes: {', '.join(own)}" if own else "this problem has no certified route")
+        raise UnsupportedSolverError(name, f"the {name} route ({_solvers.ROUTES[name]}) does not solve this "
+                                     f"{problem.family} problem ({problem.description}): {why}")
+    if options:
+        raise InvalidInputError("options", f"the {name} route takes no solver options, got {sorted(options)}")
+    problem._check_values()
+    if problem.hooks.sync is not None:
+        problem.hooks.sync(problem)
+    result = route_answer(problem, name)
+    if result is None:
+        raise UnsupportedSolverError(name, f"the {name} route does not apply to this {problem.family} problem at "
+                                     f"these values ({problem.description}); {route_hint(problem)}")
+    return finish(problem, result, raise_on_failure)
+
+
+def route_answer(problem: AttackProblem, name: str | None = None) -> AttackResult | None:
+    """The certified route's answer at the current values (warm-started from its last solve), or None.
+
+    ``name`` asks for one of the problem's routes (``spec["routes"]``); None lets the family choose.
+    """
+    if problem.hooks.route is None or problem.custom:
+        return None
+    values = {k: p.value for k, p in problem.parameters.items()}
+    start = time.perf_counter()
+    read = problem.hooks.route(values, problem.route_state, name)
+    if read is None:
+        return None
+    problem.route_state = read.get("state")
+    name = str(read["solver"])
+    gap = float(read["gap"])
+    result = AttackResult(
+        mi=float(read["mi"]),
+        status=cp.OPTIMAL if gap <= _solvers.GAP_TOLERANCE else cp.OPTIMAL_INACCURATE,
+        solver=name,
+        solve_time=time.perf_counter() - start,
+        setup_time=0.0,
+        iterations=read.get("iterations"),
+        dual_budget=read.get("dual_budget"),
+        attack=read.get("attack", {}),
+        mi_check=read.get("mi_check"),
+        budget_used=read.get("budget_used"),
+        residual=0.0,
+        family=problem.family,
+        parameters=problem.parameter_values(),
+        tolerance=_solvers.tolerance(name, "value"),
+        kl=read.get("kl"),
+        objective=read.get("objective"),
+        dual_stealth=read.get("dual_stealth"),
+        gap=gap,
+        problem=problem,
+    )
+    result.oracle = problem.oracle()
+    result.message = accuracy_problems(problem, result)
+    result.ok = not result.message
+    return result
+
+
 def solve_once(problem: AttackProblem, name: str, options: Mapping[str, Any]) -> AttackResult:
     """One solve with backend ``name``; the result is flagged (``ok=False``), never raised."""
     start = time.perf_counter()
@@ -259,7 +349,10 @@ def accuracy_problems(problem: AttackProblem, result: AttackResult, res_tol: flo
     """
     problems = []
     val_tol = result.tolerance if result.tolerance is not None else _solvers.tolerance(result.solver, "value")
-    if result.status not in _OK_STATUSES:
+    if result.gap is not None and not (result.gap <= _solvers.GAP_TOLERANCE):
+        problems.append(f"the certified gap {result.gap:.3g} nats exceeds {_solvers.GAP_TOLERANCE:g} (the "
+                        f"{result.solver} route stopped before it could vouch for its answer)")
+    elif result.status not in _OK_STATUSES:
         problems.append(f"status {result.status}")
     if not math.isfinite(result.mi):
         problems.append(f"the information is not finite ({result.mi})")

@@ -62,6 +62,28 @@ TIGHT_TOLERANCES: dict[str, dict[str, float]] = {
 }
 EXACT_TOLERANCE = {"value": 1e-8, "residual": 1e-9}
 
+#: The certified first-order routes (mi_cvx's own solvers, not CVXPY backends), by the
+#: name ``result.solver`` gives them.  Each returns an exactly feasible attack and a
+#: certificate ``result.gap``: a bound, in nats, on its distance from the optimum (from a
+#: dual bound); an answer is ok only when ``gap <= GAP_TOLERANCE``.
+ROUTES: dict[str, str] = {
+    "TRANSPORT": "Gaussian, the paper's attacker: the conditional-transport reduction (docs/theory.md section 7)",
+    "BLIND_DESCENT": "Gaussian, the blind attacker: closed forms where they apply, else a Riemannian Newton "
+                     "method on the attack covariance's face (sections 8-9)",
+    "BLAHUT_ARIMOTO": "finite alphabets, the paper's attacker with a Hamming or |x - xh| distortion: "
+                      "constrained Blahut-Arimoto (section 5)",
+    "INTERIOR_POINT": "finite alphabets, any distortion, the paper's or the label-blind attacker, stealth terms: "
+                      "a structured barrier method on the channel (section 5)",
+    "BLIND_SIMPLEX": "finite alphabets, the blind attacker: a primal-dual interior-point method on the noise pmf "
+                     "(section 8)",
+}
+
+#: Largest certified gap (nats) of an ok answer from a route.
+GAP_TOLERANCE = 1e-6
+
+#: What a route's answer promises when its gap is within :data:`GAP_TOLERANCE`.
+ROUTE_TOLERANCE = {"value": 1e-6, "residual": 1e-9}
+
 #: Fallback settings the default chain tries after a backend's defaults fail or are
 #: inaccurate (``solve()`` without a solver).  Clarabel: tighter gaps, more
 #: iterations and no equilibration, which lets it finish log-det problems whose
@@ -110,6 +132,8 @@ def tolerance(solver: str, kind: str = "value", options: dict | None = None) -> 
     name = solver.upper()
     if name == "EXACT":
         return EXACT_TOLERANCE[kind]
+    if name in ROUTES:
+        return ROUTE_TOLERANCE[kind]
     if name in TIGHT_TOLERANCES and options and _tight(options):
         return TIGHT_TOLERANCES[name][kind]
     return TOLERANCES.get(name, _DEFAULT_TOL)[kind]

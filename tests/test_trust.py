@@ -246,9 +246,20 @@ def test_big_isotropic_problem_answers_on_the_exact_path():
 def test_big_general_problem_is_refused_at_once():
     rng = np.random.default_rng(0)
     B = rng.normal(size=(60, 60))
-    problem = mc.gaussian_vector(rng.normal(size=(60, 60)), 10.0, 1.0, B @ B.T / 60)
+    problem = mc.gaussian_vector(rng.normal(size=(60, 60)), 10.0, 1.0, B @ B.T / 60, formulation="full")
     with pytest.raises(mc.ResourceLimitError, match="beyond this machine's reach"):
         problem.solve(time_limit=1.0)
+    with pytest.raises(mc.ResourceLimitError):
+        problem.solve("CLARABEL", time_limit=1.0)
+
+
+def test_big_general_problem_is_answered_by_the_certified_route_by_default():
+    rng = np.random.default_rng(0)
+    B = rng.normal(size=(60, 60))
+    problem = mc.gaussian_vector(rng.normal(size=(60, 60)), 10.0, 1.0, B @ B.T / 60)
+    result = problem.solve(time_limit=1.0)
+    assert result.ok and result.solver == "TRANSPORT" and result.gap <= mc.solvers.GAP_TOLERANCE
+    assert "TRANSPORT route" in result.note and not problem.built  # the SDP was never built
     with pytest.raises(mc.ResourceLimitError):
         problem.solve("CLARABEL", time_limit=1.0)
 
@@ -285,10 +296,14 @@ def test_bad_solver_options_are_named():
 def test_large_channel_form_is_refused_before_it_is_built():
     rng = np.random.default_rng(1)
     p = rng.dirichlet(np.ones(128 * 128)).reshape(128, 128)
-    problem = mc.discrete_channel(p, 0.2)
+    problem = mc.discrete_channel(p, 0.2, formulation="channel")
     with pytest.raises(mc.ResourceLimitError, match="formulation='transport'"):
         problem.solve()
     assert not problem.built  # the 2-million-variable channel form was never built
+    routed = mc.discrete_channel(p, 0.2)  # formulation="auto": the certified route answers
+    result = routed.solve()
+    assert result.ok and result.solver == "BLAHUT_ARIMOTO" and result.gap <= mc.solvers.GAP_TOLERANCE
+    assert not routed.built
 
 
 def test_a_failing_chain_stops_at_the_time_limit(monkeypatch):
@@ -296,7 +311,8 @@ def test_a_failing_chain_stops_at_the_time_limit(monkeypatch):
     # the chain may not start another attempt that would end past the 60 s limit.
     import time as _time
 
-    problem = mc.gaussian_vector(np.array([[1.0, 0.3], [0.2, 1.0]]), 0.5, 1.0, np.array([[1.0, 0.4], [0.4, 1.0]]))
+    problem = mc.gaussian_vector(np.array([[1.0, 0.3], [0.2, 1.0]]), 0.5, 1.0, np.array([[1.0, 0.4], [0.4, 1.0]]),
+                                 formulation="full")
     monkeypatch.setattr(problem, "estimate", lambda solver: mc.resources.Estimate(59.5, 1e8, "forced"))
     calls = []
 

@@ -13,6 +13,11 @@ measures of :mod:`mi_cvx.info`, into a :class:`ConvexityReport`:
     feasible attacks ``a, b`` and random ``t`` (:func:`jensen_test`).
 ``admissible_set``
     Mixtures of feasible attacks stay feasible (:func:`admissible_set_test`).
+``jensen_reduced``, ``admissible_set_reduced``
+    The same two tests on the reduced convex form a certified route solves,
+    where the family declares one (the paper's Gaussian attacker with the
+    conditional-transport route: ``I`` and the least transport cost as
+    functions of the covariance of ``(Y, Z)``, docs/theory.md section 7).
 ``cvxpy_constraints``
     The same on the model's own constraints (including custom ones added with
     :meth:`~mi_cvx.core.AttackProblem.with_constraints`): points obtained by

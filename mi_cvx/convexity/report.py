@@ -178,6 +178,16 @@ def attack_space(attack_problem: AttackProblem) -> AttackSpace:
     return fam.attack_space(attack_problem)
 
 
+def _reduced_space(attack_problem: AttackProblem) -> AttackSpace | None:
+    """The family's reduced convex form of this problem (the form its certified route solves), if any."""
+    from ..registry import families
+
+    fam = families().get(attack_problem.family)
+    if fam is None or fam.reduced_space is None or attack_problem.custom:
+        return None
+    return fam.reduced_space(attack_problem)
+
+
 def deterministic_witness(attack_problem: AttackProblem) -> Check:
     """A concrete witness that ``I`` is not convex in a deterministic attack's parameters.
 
@@ -232,7 +242,8 @@ def verify_convexity(
     """Check Lemma 2.1 on an attack problem: symbolically and numerically.
 
     Runs the checks listed in :mod:`mi_cvx.convexity` (``dcp``, ``curvature``,
-    ``dpp``, ``jensen``, ``admissible_set``, ``cvxpy_constraints``,
+    ``dpp``, ``jensen``, ``admissible_set``, ``jensen_reduced`` and
+    ``admissible_set_reduced`` where the family has a reduced form, ``cvxpy_constraints``,
     ``value_function``, ``budget_dual``, ``deterministic_witness``).  The
     numerical Jensen and admissible-set tests use the family's
     :class:`AttackSpace` (see :func:`attack_space` for exactly what is tested,
@@ -310,6 +321,15 @@ def verify_convexity(
         checks.append(jensen)
         checks.append(admissible_set_test(space.violation, space.sample, trials=trials,
                                           seed=np.random.default_rng([seed, 2]), tol=space.tol, mix=space.mix))
+    reduced = _reduced_space(attack_problem)
+    if reduced is not None:
+        jensen = jensen_test(reduced.mi, reduced.sample, trials=trials, seed=np.random.default_rng([seed, 4]),
+                             mix=reduced.mix, what="I", name="jensen_reduced")
+        jensen.data["space"] = reduced.description
+        checks.append(jensen)
+        checks.append(admissible_set_test(reduced.violation, reduced.sample, trials=trials,
+                                          seed=np.random.default_rng([seed, 5]), tol=reduced.tol, mix=reduced.mix,
+                                          name="admissible_set_reduced"))
     if cvxpy_points:
         cvx_solver = solver if solver is not None else None
         checks.append(cvxpy_constraints_test(attack_problem, points=cvxpy_points, trials=max(trials // 4, 10),

@@ -321,6 +321,8 @@ def _check_solver(solver: str | None, problem: AttackProblem) -> str | None:
     the default chain (its fallbacks and exact paths included) and its row
     reports the backend that produced it.
     """
+    if isinstance(solver, str) and solver.upper() in _solvers.ROUTES:  # a certified route: checked at solve time
+        return solver.upper()
     return None if solver is None else _solvers.check_solver(solver, problem.cones)
 
 

@@ -256,6 +256,7 @@ def _row_from_result(result: AttackResult, point_index: int, budget: float) -> d
         "kl": result.kl,
         "objective": result.objective,
         "dual_stealth": result.dual_stealth,
+        "gap": result.gap,
     }
 
 

@@ -43,8 +43,9 @@ if TYPE_CHECKING:
 
 #: Columns every sweep frame has after its key columns (grid keys, problem
 #: parameters and ``budget``).  ``solver`` is the backend that produced the row
-#: (with the default chain, the one that succeeded, or ``"EXACT"`` for a
-#: family's exact path) and ``note`` says how, e.g. after which fallbacks.
+#: (with the default chain, the one that succeeded, ``"EXACT"`` for a
+#: family's exact path, or a certified route such as ``"TRANSPORT"``, whose
+#: certificate is ``gap``) and ``note`` says how, e.g. after which fallbacks.
 RESULT_COLUMNS: tuple[str, ...] = (
     "mi",
     "mi_bits",
@@ -65,6 +66,7 @@ RESULT_COLUMNS: tuple[str, ...] = (
     "kl",
     "objective",
     "dual_stealth",
+    "gap",
 )
 
 #: Last column of an ``out`` file: the :func:`problem_fingerprint` of the row's problem.
