@@ -5,7 +5,7 @@ model of the noise pmf (CLARABEL at tight settings, ECOS on a few), the library'
 the binary closed form :func:`mi_cvx.oracles.binary_blind`, and a brute-force grid over the
 simplex for ``k = 3``; never against the solver itself.  The certificate is checked as a bound
 (``lower_bound <= reference``).  Seeds are fixed.  The large-alphabet targets print their
-timings (``pytest -s``); the ``k = 1024`` ones are marked slow.
+timings (``pytest -s``); the ``k = 1024`` ones are marked timing (pytest -m timing -s).
 """
 
 from __future__ import annotations
@@ -382,7 +382,7 @@ def test_target_k256(kind):
     assert elapsed < 30.0  # target: well under 10 s (a loose bound for a loaded machine)
 
 
-@pytest.mark.slow
+@pytest.mark.timing
 @pytest.mark.parametrize("ell", [8, 2])
 @pytest.mark.parametrize("kind", ["hamming", "ordinal"])
 @pytest.mark.parametrize("frac", [0.05, 0.3])
@@ -391,7 +391,7 @@ def test_target_k1024(kind, ell, frac):
     assert elapsed < 120.0  # target: under 60 s
 
 
-@pytest.mark.slow
+@pytest.mark.timing
 def test_smooth_classes_k1024():
     """Smooth p(x | y) make I(Y; Xhat) flat along the high frequencies of w: a singular Hessian."""
     k = 1024

@@ -10,7 +10,7 @@
   the compact evaluation against the formula as derived, tightness at the solution.
 * The multiplier against finite differences of the value, the warm start, the edge cases.
 
-Timings of the large targets are printed by the slow tests (``pytest -m slow -s``).
+Timings of the large targets are printed by the tests marked timing (``pytest -m timing -s``).
 """
 
 from __future__ import annotations
@@ -418,7 +418,7 @@ def test_thirty_by_thirty_is_fast():
     assert_certified(sol, budget)
 
 
-@pytest.mark.slow
+@pytest.mark.timing
 def test_ieee_118_bus_timing():
     from mi_cvx.grids import grid_model
 
@@ -432,7 +432,7 @@ def test_ieee_118_bus_timing():
     assert_certified(sol, budget)
 
 
-@pytest.mark.slow
+@pytest.mark.timing
 @pytest.mark.parametrize("size", [100, 500])
 def test_large_random_timing(size):
     A, sy, sn = _bench_model(size, size, 2)
