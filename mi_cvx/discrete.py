@@ -99,6 +99,10 @@ KNOWS = ("x_and_y", "x", "nothing")
 #: (constrained Blahut-Arimoto; a descent on the noise pmf for the blind attacker).
 FORMULATIONS = ("auto", "channel", "transport", "iterative")
 
+#: Above this many entries ``result.attack`` leaves out ``joint`` (``p_xy[:, :, None] * channel``, 8 GB at
+#: k = l = k' = 1024); ``channel`` and ``output_joint`` are always there.
+JOINT_ENTRIES = 20_000_000
+
 #: The certified routes of each attacker model (``result.solver`` names the one that answered):
 #: constrained Blahut-Arimoto where it applies (the paper's attacker, a Hamming or ``|x - xh|``
 #: distortion, a budget, no stealth cap, a stealth weight at most 1), else the barrier method;
@@ -391,8 +395,10 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
         return None
 
     # The no-attack channel: every letter to its cheapest output (itself when that is free).
-    no_change = np.zeros((k, ell, kp))
-    no_change[np.arange(k), :, identity] = 1.0
+    # (read-only views that do not depend on y: a dense k x l x k' array is 8 GB at k = l = k' = 1024)
+    no_change_row = np.zeros((k, 1, kp))
+    no_change_row[np.arange(k), 0, identity] = 1.0
+    no_change = np.broadcast_to(no_change_row, (k, ell, kp))
     unique_cheapest = np.sum(d == d.min(axis=1, keepdims=True), axis=1) == 1
 
     def cheapest_shift(p: np.ndarray) -> np.ndarray:
@@ -404,8 +410,9 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
 
     # The blind attacker's own "no attack" is the shift j = 0, Xhat = X (the cheapest per-letter map
     # need not be a shift when the distortion has a non-zero diagonal).
-    identity_channel = np.zeros((k, ell, kp))
-    identity_channel[np.arange(k), :, np.arange(k) % kp] = 1.0
+    identity_row = np.zeros((k, 1, kp))
+    identity_row[np.arange(k), 0, np.arange(k) % kp] = 1.0
+    identity_channel = np.broadcast_to(identity_row, (k, ell, kp))
     unmoved = identity_channel if knows == "nothing" else no_change
 
     def no_attack(values) -> float | None:
@@ -457,8 +464,10 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
         return finish(p, channel, mi, dual)
 
     def finish(p: np.ndarray, channel: np.ndarray, mi: float, dual) -> dict:
-        joint = p[:, :, None] * channel
-        attack = {"channel": channel, "joint": joint, "output_joint": joint.sum(axis=0)}
+        output_joint = np.einsum("xy,xyz->yz", p, channel)  # no k l k' temporary
+        attack = {"channel": channel, "output_joint": output_joint}
+        if channel.size <= JOINT_ENTRIES:  # r[x, y, xh] is p_xy[:, :, None] * channel: left out when huge
+            attack["joint"] = p[:, :, None] * channel
         if binary:
             attack["flip_prob"] = np.array([[channel[x, y, 1 - x] for y in range(ell)] for x in range(k)])
         if knows == "nothing":
@@ -466,7 +475,7 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
         out = {"mi": mi, "attack": attack, "mi_check": channel_mi(p, channel),
                "budget_used": expected_distortion(p, channel, d), "dual_budget": dual}
         if stealthy:  # the exact path's answers with stealth terms move nothing; the route sets its own
-            kl_value = _kl(joint.sum(axis=(0, 1)), p.sum(axis=1))
+            kl_value = _kl(output_joint.sum(axis=0), p.sum(axis=1))
             out["kl"] = kl_value
             if weight is not None:
                 out["objective"] = mi + weight_value() * kl_value
@@ -877,7 +886,9 @@ def discrete_channel(p_xy, budget, distortion=None, output_size=None, *, knows: 
         oracle; for ``X = Y`` (diagonal ``p_xy``) with Hamming distortion the
         rate-distortion function :func:`mi_cvx.oracles.rate_distortion_hamming`;
         otherwise None.  ``result.attack["channel"]`` is ``P(xh | x, y)``
-        (the identity where ``p_xy[x, y] = 0``, where it is undefined).
+        (the identity where ``p_xy[x, y] = 0``, where it is undefined);
+        ``result.attack["joint"]`` (``p_xy[:, :, None] * channel``) is left out
+        above :data:`JOINT_ENTRIES` entries.
         Large channel forms (a DPP compilation estimated above
         :data:`DPP_MEMORY_LIMIT`, about ``k = l = k' >= 40``) solve with
         ``ignore_dpp=True`` by default (:attr:`AttackProblem.solve_options`).

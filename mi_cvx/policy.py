@@ -233,7 +233,8 @@ def route_answer(problem: AttackProblem, name: str | None = None) -> AttackResul
         return None
     values = {k: p.value for k, p in problem.parameters.items()}
     start = time.perf_counter()
-    read = problem.hooks.route(values, problem.route_state, name)
+    with _resources.one_blas_thread():  # the route and its read-back: many small factorisations
+        read = problem.hooks.route(values, problem.route_state, name)
     if read is None:
         return None
     problem.route_state = read.get("state")
