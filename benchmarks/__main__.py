@@ -21,7 +21,7 @@ from pathlib import Path
 
 from ._util import machine, print_rows
 
-MODULES = ["gaussian", "discrete", "subset", "solvers", "stealth", "data", "scaling"]
+MODULES = ["gaussian", "discrete", "subset", "solvers", "stealth", "data", "transport", "alphabet", "scaling"]
 RESULTS = Path(__file__).with_name("RESULTS.md")
 
 

@@ -41,10 +41,14 @@ def random_model(m: int, n: int, seed: int = 0):
 
 
 def eig_floor(m: int) -> float:
-    """Seconds of one symmetric eigendecomposition of an ``m x m`` matrix (median of 3)."""
+    """Seconds of one symmetric eigendecomposition of an ``m x m`` matrix (median of 3), with one BLAS
+    thread as the routes run (threaded OpenBLAS is many times slower at these sizes on 2 cores)."""
+    from mi_cvx.resources import one_blas_thread
+
     Q = np.random.default_rng(m).normal(size=(m, m))
     M = Q @ Q.T
-    return median_time(lambda: np.linalg.eigh(M), repeats=3)
+    with one_blas_thread():
+        return median_time(lambda: np.linalg.eigh(M), repeats=3)
 
 
 def _route(problem: mi_cvx.AttackProblem) -> tuple[mi_cvx.AttackResult, float]:

@@ -61,7 +61,7 @@ Units: the returned ``dual`` is ``mu`` in the user's units (``d(I*)/dD = -mu``).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -83,7 +83,7 @@ _DEAD = 1e-12
 _BLOCK = 1 << 22
 #: Caps on the inverse barrier curvature, relative to the largest entry of r (a proximal floor),
 #: tried in turn until the structured Newton solve is accurate.
-_PROX = (1e8, 1e2, 1.0)
+_PROX = (1e8, 1e6, 1e4, 1e2, 1.0)
 
 
 # ----------------------------------------------------------------------------- result
@@ -1356,6 +1356,7 @@ class _Interior:
         self.has_budget = self.slack > 0.0 and bool(np.any(self.dts[ok & (data.px[:, None] > 0)] > 0))
         self.has_cap = data.cap is not None
         self.w = data.weight if data.stealthy else 0.0
+        self.info = 1.0  # the weight of I(Y; Xhat) in F (0 in the phase-1 problem, min KL)
         self.log_px = np.zeros(kp)
         if data.stealthy:
             self.log_px = np.where(data.allowed_cols & (data.px[:kp] > 0),
@@ -1439,7 +1440,8 @@ class _Interior:
         sc = self.data.cap - kl if self.data.cap is not None else np.inf
         inside = bool(np.all(r[self.mask] > 0)) and sb > 0 and sc > 0
         self.passes += 1
-        return {"n": n, "P": P, "mi": mi, "kl": kl, "F": mi + self.w * kl, "sb": sb, "sc": sc, "inside": inside}
+        return {"n": n, "P": P, "mi": mi, "kl": kl, "F": self.info * mi + self.w * kl, "sb": sb, "sc": sc,
+                "inside": inside}
 
     def kl_grad(self, P: np.ndarray) -> np.ndarray:
         return np.log(np.where(P > 0, P, 1.0)) - self.log_px + 1.0
@@ -1490,37 +1492,52 @@ class _Interior:
             eye[eye.sum(axis=1) == 0] = cheap[eye.sum(axis=1) == 0]
             for beta in (1.0, 0.9, 0.75, 0.5, 0.25, 0.1):
                 bases.append((beta * eye + (1.0 - beta) * cheap, alphas))
-            if self.has_cap:  # the cheapest channel with P_Xhat = P_X exactly (a transport LP)
-                plan = self._cheapest_stealthy()
-                if plan is not None:
-                    bases.append((plan, alphas))
+            if self.has_cap:  # cheapest channels onto output laws between P_X and the no-attack law
+                P_cheap = np.bincount(data.cheap, weights=data.px, minlength=kp)
+                for t in (0.0, 0.05, 0.15, 0.3, 0.5, 0.7, 0.9):
+                    plan = self._cheapest_onto((1.0 - t) * data.px[:kp] + t * P_cheap)
+                    if plan is not None:
+                        bases.append((plan, alphas))
         for base, mix in bases:
             for alpha in mix:
                 W = (1.0 - alpha) * base + alpha * (U if base.ndim == 2 else U[:, None, :])
                 r = self.fix_rows(self.start(W))
                 if self.evaluate(r)["inside"]:
                     return r
+        if self.has_cap and self.info > 0:
+            # phase 1: minimise KL(P_Xhat || P_X) alone under the budget, stopping inside the cap
+            assert data.cap is not None
+            cap = data.cap
+            phase1 = type(self)(replace(data, weight=1.0, cap=None, stealthy=True))
+            phase1.info = 0.0
+            phase1.run(None, 0.0, 200, stop=lambda ev: ev["kl"] < cap * (1.0 - 1e-9))
+            self.passes += phase1.passes
+            r = phase1.final_r
+            if self.evaluate(r)["inside"]:
+                return r
         raise InvalidInputError("stealth_cap" if self.has_cap else "budget",
-                                "no strictly feasible channel found (the budget and the stealth cap leave no "
-                                "interior; a zero cap needs P_Xhat = P_X exactly)")
+                                "no strictly feasible channel (the budget and the stealth cap leave no interior: "
+                                "KL(P_Xhat || P_X) cannot go below the cap within the budget; a zero cap needs "
+                                "P_Xhat = P_X exactly)")
 
-    def _cheapest_stealthy(self) -> np.ndarray | None:
-        """``P(xh | x)`` of the least-cost transport of ``P_X`` onto itself (``KL = 0``), or None."""
+    def _cheapest_onto(self, target: np.ndarray) -> np.ndarray | None:
+        """``P(xh | x)`` of the least-cost transport of ``P_X`` onto the output law ``target`` (an LP), or None."""
         data = self.data
         px = data.px
-        rows, cols = np.flatnonzero(px > 0), np.flatnonzero(px > 0)
-        m = rows.size
-        cost = data.d[np.ix_(rows, cols)].ravel()
-        one, eye = sparse.csr_matrix(np.ones((1, m))), sparse.identity(m, format="csr")
-        eq = sparse.vstack([sparse.kron(eye, one), sparse.kron(one, eye)]).tocsr()
-        rhs = np.concatenate([px[rows], px[cols]])
+        rows = np.flatnonzero(px > 0)
+        cols = np.flatnonzero((target > 0) & data.allowed_cols)
+        one_r, one_c = sparse.csr_matrix(np.ones((1, cols.size))), sparse.csr_matrix(np.ones((1, rows.size)))
+        eq = sparse.vstack([sparse.kron(sparse.identity(rows.size), one_r),
+                            sparse.kron(one_c, sparse.identity(cols.size))]).tocsr()
+        rhs = np.concatenate([px[rows], target[cols] / target[cols].sum()])
         eq_any: Any = eq  # HiGHS takes sparse constraints (the stubs list dense arrays only)
-        res = optimize.linprog(cost, A_eq=eq_any, b_eq=rhs, bounds=(0, None), method="highs")
+        res = optimize.linprog(data.d[np.ix_(rows, cols)].ravel(), A_eq=eq_any, b_eq=rhs, bounds=(0, None),
+                               method="highs")
         if res.status != 0 or res.x is None:
             return None
         W = np.zeros((data.k, data.kp))
         W[np.arange(data.k), data.cheap] = 1.0
-        plan = np.clip(res.x.reshape(m, m), 0.0, None)
+        plan = np.clip(res.x.reshape(rows.size, cols.size), 0.0, None)
         W[rows] = 0.0
         W[np.ix_(rows, cols)] = plan / plan.sum(axis=1, keepdims=True)
         return W
@@ -1545,11 +1562,13 @@ class _Interior:
             b -= math.log(ev["sc"])
         return b
 
-    def run(self, warm: Any, gap_tol: float, max_iter: int) -> dict:
+    def run(self, warm: Any, gap_tol: float, max_iter: int, stop=None) -> dict:
+        """Iterate until the certificate closes the gap (or ``stop(ev)`` holds, or ``max_iter`` steps)."""
         mask = self.mask
         c = self.cost_array()
         r = self.initial(warm)
         ev = self.evaluate(r)
+        self.final_r = r
         m = float(np.count_nonzero(mask)) + self.has_budget + self.has_cap
         # the barrier parameter tau; m * tau estimates the duality gap (nats)
         g = min(max(ev["F"], 1e-3), 1.0)
@@ -1564,16 +1583,20 @@ class _Interior:
         stalled = 0
         safe_r = np.where(mask, r, 1.0)
         while True:
-            near = ev["F"] - best_lb <= 1e3 * gap_tol or m * tau <= 10 * gap_tol
-            lb, mu, nu = self.certificate(ev, ub / self.unit, uc, full=near)
-            if lb > best_lb:
-                best_lb, best_mu, best_nu = lb, mu, nu
-            if not near and ev["F"] - best_lb <= 1e3 * gap_tol:
-                lb, mu, nu = self.certificate(ev, ub / self.unit, uc, full=True)
+            if stop is not None:
+                if stop(ev) or it >= max_iter or stalled >= 3:
+                    break
+            else:
+                near = ev["F"] - best_lb <= 1e3 * gap_tol or m * tau <= 10 * gap_tol
+                lb, mu, nu = self.certificate(ev, ub / self.unit, uc, full=near)
                 if lb > best_lb:
                     best_lb, best_mu, best_nu = lb, mu, nu
-            if ev["F"] - best_lb <= gap_tol or it >= max_iter or stalled >= 3:
-                break
+                if not near and ev["F"] - best_lb <= 1e3 * gap_tol:
+                    lb, mu, nu = self.certificate(ev, ub / self.unit, uc, full=True)
+                    if lb > best_lb:
+                        best_lb, best_mu, best_nu = lb, mu, nu
+                if ev["F"] - best_lb <= gap_tol or it >= max_iter or stalled >= 3:
+                    break
             it += 1
             n, P = ev["n"], ev["P"]
             sb, sc = ev["sb"], ev["sc"]
@@ -1644,6 +1667,9 @@ class _Interior:
                 tau = max(gnew, 1e-3 * gap_tol) / m
                 if self.has_budget:
                     ub = max(ub, 1e-300)
+        self.final_r = r
+        if stop is not None:
+            return {}
         used = float(np.sum(r * c)) * self.unit + self.data.least
         state = {"method": "ipm", "shape": self.data.p.shape + (self.data.kp,), "knows": self.data.knows,
                  "W": self.rows_channel(r), "gap": max(ev["F"] - best_lb, gap_tol)}
@@ -1677,18 +1703,18 @@ class _InteriorXY(_Interior):
         return np.broadcast_to(v[None, None, :], self.mask.shape)
 
     def grad_F(self, n, P):
-        ln = np.log(np.where(n > 0, n, 1.0))
-        col = -(1.0 - self.w) * np.log(np.where(P > 0, P, 1.0)) - self.w * self.log_px
+        ln = self.info * np.log(np.where(n > 0, n, 1.0))
+        col = (self.w - self.info) * np.log(np.where(P > 0, P, 1.0)) - self.w * self.log_px
         return np.where(self.mask, (ln + col[None, :])[:, None, :], 0.0)
 
     def hess_vec(self, v, n, P, Linv, cap_w, wb, wc, vcap):
         dn = v.sum(axis=1)
         dP = dn.sum(axis=0)
-        gamma = -(1.0 - self.w) + cap_w
+        gamma = self.w - self.info + cap_w
         col = gamma * np.where(P > 0, dP / np.where(P > 0, P, 1.0), 0.0)
         if vcap is not None:
             col = col + wc * vcap * float(vcap @ dP)
-        out = (np.where(n > 0, dn / np.where(n > 0, n, 1.0), 0.0) + col[None, :])[:, None, :]
+        out = (self.info * np.where(n > 0, dn / np.where(n > 0, n, 1.0), 0.0) + col[None, :])[:, None, :]
         out = out + np.where(self.mask, v / np.where(self.mask & (Linv > 0), Linv, 1.0), 0.0)
         if wb > 0:
             out = out + wb * self._cost * float(np.sum(self._cost * v))
@@ -1717,7 +1743,7 @@ class _InteriorXY(_Interior):
 
     def factor(self, r, n, P, Linv, cap_w, wb, wc, vcap):
         L = Linv
-        c = np.where(n > 0, 1.0 / np.where(n > 0, n, 1.0), 0.0)  # (l, k'): the rank-one weights of d2F
+        c = np.where(n > 0, self.info / np.where(n > 0, n, 1.0), 0.0)  # (l, k'): the rank-one weights of d2F
         sig = L.sum(axis=1)
         den = 1.0 + c * sig
         beta = c / den
@@ -1742,7 +1768,7 @@ class _InteriorXY(_Interior):
         Sinv = np.linalg.inv(S)
         self.passes += 4
         kp = n.shape[1]
-        gamma = -(1.0 - self.w) + cap_w  # weight of E_P^T diag(1/P) E_P
+        gamma = self.w - self.info + cap_w  # weight of E_P^T diag(1/P) E_P
         use_cols = gamma != 0.0 or vcap is not None
         nc = kp if use_cols else 0
         budget = self._cost if wb > 0 else None
@@ -1821,18 +1847,18 @@ class _InteriorX(_Interior):
         return np.broadcast_to(v[None, :], self.mask.shape)
 
     def grad_F(self, n, P):
-        ln = np.log(np.where(n > 0, n, 1.0))
-        col = -(1.0 - self.w) * np.log(np.where(P > 0, P, 1.0)) - self.w * self.log_px
+        ln = self.info * np.log(np.where(n > 0, n, 1.0))
+        col = (self.w - self.info) * np.log(np.where(P > 0, P, 1.0)) - self.w * self.log_px
         return np.where(self.mask, self.Q @ ln + col[None, :], 0.0)
 
     def hess_vec(self, v, n, P, Linv, cap_w, wb, wc, vcap):
         dn = self.Q.T @ v
         dP = v.sum(axis=0)
-        gamma = -(1.0 - self.w) + cap_w
+        gamma = self.w - self.info + cap_w
         col = gamma * np.where(P > 0, dP / np.where(P > 0, P, 1.0), 0.0)
         if vcap is not None:
             col = col + wc * vcap * float(vcap @ dP)
-        out = self.Q @ np.where(n > 0, dn / np.where(n > 0, n, 1.0), 0.0) + col[None, :]
+        out = self.info * (self.Q @ np.where(n > 0, dn / np.where(n > 0, n, 1.0), 0.0)) + col[None, :]
         out = out + np.where(self.mask, v / np.where(self.mask & (Linv > 0), Linv, 1.0), 0.0)
         if wb > 0:
             out = out + wb * self._cost * float(np.sum(self._cost * v))
@@ -1861,9 +1887,19 @@ class _InteriorX(_Interior):
         k = r.shape[0]
         mask = self.mask
         inv_n = np.where(n > 0, 1.0 / np.where(n > 0, n, 1.0), 0.0)  # (l, k')
-        H = np.matmul(self.Q[None, :, :] * inv_n.T[:, None, :], self.Q.T[None, :, :])  # (k', k, k)
-        gamma = -(1.0 - self.w) + cap_w
-        H += np.where(P > 0, gamma / np.where(P > 0, P, 1.0), 0.0)[:, None, None]
+        # the Hessian of I per output j is Q (diag(1/n_j) - 1 1^T / P_j) Q^T (rows of Q sum to 1):
+        # formed as B B^T with B = Q diag(n_j)^-1/2 U, U an orthonormal basis of the complement of
+        # s = sqrt(n_j / P_j) (a Householder reflection), so no cancellation near I = 0
+        root = np.sqrt(self.info * inv_n.T)  # (k', l)
+        s = np.sqrt(np.where(P[:, None] > 0, n.T / np.where(P > 0, P, 1.0)[:, None], 0.0))
+        w = s.copy()
+        w[:, 0] += 1.0
+        w /= np.linalg.norm(w, axis=1, keepdims=True)
+        Y = self.Q[None, :, :] * root[:, None, :]  # (k', k, l)
+        Y -= 2.0 * np.einsum("jxl,jl->jx", Y, w)[:, :, None] * w[:, None, :]
+        B = Y[:, :, 1:]
+        H = np.matmul(B, B.transpose(0, 2, 1))  # (k', k, k)
+        H += np.where(P > 0, (self.w + cap_w) / np.where(P > 0, P, 1.0), 0.0)[:, None, None]  # I's -1 is in B
         idx = np.arange(k)
         mT = mask.T
         both = mT[:, :, None] & mT[:, None, :]

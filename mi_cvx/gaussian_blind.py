@@ -36,6 +36,12 @@ Newton step cheap and the convergence quadratic:
   two generalised eigen-decompositions, giving a preconditioner under which conjugate
   gradients needs 5-15 iterations per Newton step on the IEEE 300-bus system.
 
+Off-face directions where the Lagrangian gradient is negative join the face with a negligible
+eigenvalue inside the same iteration (the Newton step sizes them; they do not rotate in that
+step); directions the step drives through zero are dropped.  When the step is spoilt by the PSD
+boundary (the backtracking ends below ``t = 1e-3``) a Frank-Wolfe step is taken instead, so
+every iteration decreases ``J``.
+
 Each iteration costs a handful of ``m x m`` products and Cholesky factorisations, one
 generalised eigen-decomposition of the complement block and ``O(m^2 k)`` per CG iteration.
 The start is the optimum of the commuting problem (``SN`` replaced by its mean variance; exact
@@ -87,8 +93,6 @@ __all__ = ["BlindSolution", "BlindWarmState", "solve_blind"]
 _DROP = 1e-10
 #: Off-face directions join the face when the Lagrangian gradient there is below ``-_GROW * mu``.
 _GROW = 1e-3
-_FLOOR = float(__import__("os").environ.get("GB_FLOOR", "0"))
-_KEEPNEW = bool(__import__("os").environ.get("GB_KEEPNEW"))
 #: Default cap on Newton iterations (each one is a few m x m factorisations).
 _MAX_ITER = 200
 
@@ -262,7 +266,12 @@ def _build_model(A, signal_cov, noise_cov, count: _Counter) -> _Model:
     basis = None
     if m > 0:
         count.factorizations += 1
-    if _cholesky(sx) is None:  # singular: nothing lives outside range(SX), so work there
+    fac = _cholesky(sx)
+    singular = fac is None
+    if fac is not None:  # numerically singular even if Cholesky got through: estimate the conditioning
+        rcond, info = lapack.dpocon(fac, float(np.abs(sx).sum(axis=0).max()), uplo="L")
+        singular = info != 0 or rcond < 1e3 * m * np.finfo(float).eps
+    if singular:  # nothing lives outside range(SX) (X is constant there), so work on range(SX)
         lam, vec = np.linalg.eigh(sx)
         count.factorizations += 1
         keep = lam > m * np.finfo(float).eps * max(float(lam[-1]), 0.0) * 16
@@ -614,9 +623,7 @@ def _face_newton(mod: _Model, w: float, budget: float, s0: np.ndarray, tol: floa
             ell, y = scipy.linalg.eigh(lam, 0.5 * pbar)
             mod.big(m - k)
             ray = ell / np.einsum("ij,ij->j", y, y)
-            grow_rel = float(__import__("os").environ.get("GB_GROW", "0.001"))
-            cap_rel = float(__import__("os").environ.get("GB_GROWCAP", "1.0"))
-            threshold = max(grow_rel * abs(mu) * min(cap_rel, dec_prev), 0.05 * tol / budget)
+            threshold = max(_GROW * abs(mu) * min(1.0, dec_prev), 0.05 * tol / budget)
             grow = ray < -threshold
             if np.any(grow):
                 j = int(grow.sum())
@@ -637,8 +644,21 @@ def _face_newton(mod: _Model, w: float, budget: float, s0: np.ndarray, tol: floa
         ga = grad[:k, :k] + mu * np.eye(k)
         gb = grad[k:, :k]
         step_a, step_b, dec = _newton_step(k, m, sigma, m1, m2, c, ga, gb, complement, dec_prev, frozen)
-        new_face, new_value, t = _line_search(mod, face, step_a, step_b, dec, value, snq, sxq, sxiq, w, budget,
-                                              frozen if _KEEPNEW else None)
+        new_face, new_value, t = _line_search(mod, face, step_a, step_b, dec, value, snq, sxq, sxiq, w, budget)
+        if np.any(frozen) and (new_face is None or t < 1e-3):
+            # the clipped mixing of new and old directions spoilt the step: let the new ones only grow
+            step_a, step_b, dec2 = _newton_step(k, m, sigma, m1, m2, c, ga, gb, complement, dec_prev, frozen,
+                                                decouple=True)
+            retry = _line_search(mod, face, step_a, step_b, dec2, value, snq, sxq, sxiq, w, budget, frozen)
+            if retry[0] is not None and (new_face is None or retry[1] < new_value):
+                new_face, new_value, t = retry
+                dec = dec2
+        if (new_face is None or t < 1e-3) and dec > 1e-13 * max(1.0, abs(value)):
+            # Newton's model is poor here (the PSD boundary cuts the step): a Frank-Wolfe step instead
+            fw = _frank_wolfe_step(mod, face, grad, value, snq, sxq, sxiq, w, budget)
+            if fw is not None and (new_face is None or fw[1] < new_value):
+                new_face, new_value, t = fw[0], fw[1], 1.0
+                dec = math.inf
         if new_face is None:  # no decrease at rounding level: stop
             break
         face = new_face
@@ -653,6 +673,39 @@ def _face_newton(mod: _Model, w: float, budget: float, s0: np.ndarray, tol: floa
             best = point
     best.iterations = it + 1
     return best
+
+
+def _frank_wolfe_step(mod: _Model, face: _Face, grad: np.ndarray, value: float, snq: np.ndarray, sxq: np.ndarray,
+                      sxiq: np.ndarray | None, w: float, budget: float) -> tuple[_Face, float] | None:
+    """``(1 - eta) S + eta budget v v^T`` (``v`` the eigenvector of ``lambda_min(grad)``) with backtracking on ``eta``.
+
+    Everything in the coordinates of ``face.q``; a descent step whenever the Frank-Wolfe gap is positive.
+    """
+    m, k = mod.m, face.k
+    _, vec = scipy.linalg.eigh(grad, subset_by_index=[0, 0])
+    mod.big(m)
+    v = vec[:, 0]
+    s_q = np.zeros((m, m))
+    s_q[np.arange(k), np.arange(k)] = face.sigma
+    vertex = budget * np.outer(v, v)
+    slope = float(np.sum(grad * (vertex - s_q)))
+    if slope >= 0.0:
+        return None
+    eta = 1.0
+    for _ in range(50):
+        s_new = (1.0 - eta) * s_q + eta * vertex
+        f2, f1 = _cholesky(sxq + s_new), _cholesky(snq + s_new)
+        mod.big(m)
+        mod.big(m)
+        if f1 is not None and f2 is not None:
+            ld1, ld2 = _logdet(f1), _logdet(f2)
+            new_value = 0.5 * (ld2 - ld1)
+            if sxiq is not None:
+                new_value += w * 0.5 * (float(np.sum(sxiq * s_new)) - ld2 + mod.logdet_sx)
+            if new_value <= value + 1e-4 * eta * slope:
+                return _face_of(mod, face.q @ s_new @ face.q.T, budget), new_value
+        eta *= 0.5
+    return None
 
 
 def _rotate_complement(k: int, y: np.ndarray, mats: list[np.ndarray], *, rows_only: bool = False
@@ -688,15 +741,17 @@ def _rotate_complement(k: int, y: np.ndarray, mats: list[np.ndarray], *, rows_on
 
 def _newton_step(k: int, m: int, sigma: np.ndarray, m1: np.ndarray, m2: np.ndarray, c: float, ga: np.ndarray,
                  gb: np.ndarray, complement: tuple[np.ndarray, np.ndarray, np.ndarray] | None,
-                 dec_prev: float, frozen: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+                 dec_prev: float, frozen: np.ndarray, decouple: bool = False
+                 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Preconditioned CG on the Riemannian Newton system of the rank-k, trace-D manifold.
 
-    Face columns marked ``frozen`` (just added, with a negligible eigenvalue) do not rotate, neither
-    towards the complement nor into the rest of the face (a mixing ``A_ij`` of an old and a new
-    direction keeps ``Sigma + t A`` positive only for ``t = O(sqrt(eps))``): they only grow.
+    Face columns marked ``frozen`` (just added, with a negligible eigenvalue) do not rotate towards
+    the complement; with ``decouple`` they do not mix with the rest of the face either (a mixing
+    ``A_ij`` of an old and a new direction keeps ``Sigma + t A`` positive only for ``t =
+    O(sqrt(eps))``, so the retraction clips it): they only grow.
     """
     keep_cols = (~frozen).astype(float)[None, :]
-    a_mask = (frozen[:, None] == frozen[None, :]).astype(float) if np.any(frozen) else None
+    a_mask = (frozen[:, None] == frozen[None, :]).astype(float) if decouple and np.any(frozen) else None
     k1, k2 = m1[:k, :k], m2[:k, :k]
     a, v = scipy.linalg.eigh(k1, k2)
     h_face = 0.5 * (np.outer(a, a) - c)
@@ -774,8 +829,7 @@ def _newton_step(k: int, m: int, sigma: np.ndarray, m1: np.ndarray, m2: np.ndarr
     p_a, p_b = z_a.copy(), z_b.copy()
     rz = inner(r_a, r_b, z_a, z_b)
     rz0 = rz
-    eta_max = float(__import__("os").environ.get("GB_ETA", "0.1"))
-    eta = min(eta_max, math.sqrt(max(dec_prev, 1e-24))) if math.isfinite(dec_prev) else eta_max
+    eta = min(0.1, math.sqrt(max(dec_prev, 1e-24))) if math.isfinite(dec_prev) else 0.1
     dim = k * (k + 1) // 2 + n_c * k
     for _ in range(min(200, max(dim, 1))):
         h_a, h_b = hess(p_a, p_b)

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
-import numpy as np
-import pytest
-from hypothesis import HealthCheck, settings
+import os
 
-import mi_cvx
-from mi_cvx import solvers
+# One BLAS thread per test process: the suite runs on 2 cores with 2 xdist workers, and threaded
+# OpenBLAS both oversubscribes them (one oracle test took 135 s instead of 1 s) and makes results
+# of near-degenerate hypothesis draws depend on the thread schedule.
+for _var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from hypothesis import HealthCheck, settings  # noqa: E402
+from threadpoolctl import threadpool_limits  # noqa: E402
+
+import mi_cvx  # noqa: E402
+from mi_cvx import solvers  # noqa: E402
+
+threadpool_limits(limits=1, user_api="blas")  # in case numpy was imported before this file
 
 # Seeded and reproducible: no flaky reruns, no deadline (conic solves vary in time).
 settings.register_profile(
