@@ -177,26 +177,7 @@ def exact_answer(problem: AttackProblem) -> AttackResult | None:
     read = problem.hooks.exact(values)
     if read is None:
         return None
-    result = AttackResult(
-        mi=float(read["mi"]),
-        status=cp.OPTIMAL,
-        solver=EXACT,
-        solve_time=time.perf_counter() - start,
-        setup_time=0.0,
-        iterations=None,
-        dual_budget=read.get("dual_budget"),
-        attack=read.get("attack", {}),
-        mi_check=read.get("mi_check"),
-        budget_used=read.get("budget_used"),
-        residual=0.0,
-        family=problem.family,
-        parameters=problem.parameter_values(),
-        tolerance=_solvers.tolerance(EXACT, "value"),
-        kl=read.get("kl"),
-        objective=read.get("objective"),
-        dual_stealth=read.get("dual_stealth"),
-        problem=problem,
-    )
+    result = _read_result(problem, read, EXACT, cp.OPTIMAL, start)
     result.oracle = problem.oracle()
     result.message = accuracy_problems(problem, result)
     result.ok = not result.message
@@ -240,31 +221,24 @@ def route_answer(problem: AttackProblem, name: str | None = None) -> AttackResul
     problem.route_state = read.get("state")
     name = str(read["solver"])
     gap = float(read["gap"])
-    result = AttackResult(
-        mi=float(read["mi"]),
-        status=cp.OPTIMAL if gap <= _solvers.GAP_TOLERANCE else cp.OPTIMAL_INACCURATE,
-        solver=name,
-        solve_time=time.perf_counter() - start,
-        setup_time=0.0,
-        iterations=read.get("iterations"),
-        dual_budget=read.get("dual_budget"),
-        attack=read.get("attack", {}),
-        mi_check=read.get("mi_check"),
-        budget_used=read.get("budget_used"),
-        residual=0.0,
-        family=problem.family,
-        parameters=problem.parameter_values(),
-        tolerance=_solvers.tolerance(name, "value"),
-        kl=read.get("kl"),
-        objective=read.get("objective"),
-        dual_stealth=read.get("dual_stealth"),
-        gap=gap,
-        problem=problem,
-    )
+    result = _read_result(problem, read, name, cp.OPTIMAL if gap <= _solvers.GAP_TOLERANCE else cp.OPTIMAL_INACCURATE,
+                          start, iterations=read.get("iterations"), gap=gap)
     result.oracle = problem.oracle()
     result.message = accuracy_problems(problem, result)
     result.ok = not result.message
     return result
+
+
+def _read_result(problem: AttackProblem, read: Mapping[str, Any], solver: str, status: str, start: float,
+                 **extra: Any) -> AttackResult:
+    """An exact path's or a route's read-back dict as an :class:`AttackResult` (not yet judged)."""
+    return AttackResult(
+        mi=float(read["mi"]), status=status, solver=solver, solve_time=time.perf_counter() - start,
+        setup_time=0.0, dual_budget=read.get("dual_budget"), attack=read.get("attack", {}),
+        mi_check=read.get("mi_check"), budget_used=read.get("budget_used"), residual=0.0,
+        family=problem.family, parameters=problem.parameter_values(),
+        tolerance=_solvers.tolerance(solver, "value"), kl=read.get("kl"), objective=read.get("objective"),
+        dual_stealth=read.get("dual_stealth"), problem=problem, **extra)
 
 
 def solve_once(problem: AttackProblem, name: str, options: Mapping[str, Any]) -> AttackResult:
