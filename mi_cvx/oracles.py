@@ -317,11 +317,17 @@ def noise_commutes(A, signal_cov=1.0, noise_cov=0.0, *, rtol: float = 1e-8) -> b
     return _commutes(A @ sy @ A.T, sn, rtol)
 
 
+def _unit_max(M: np.ndarray) -> tuple[np.ndarray, float]:
+    """``(M / max|M|, max|M|)`` (``M`` itself when it is 0): norms of a matrix of entries ~1e-193 underflow."""
+    big = float(np.max(np.abs(M), initial=0.0))
+    return (M / big if big > 0 else M), big
+
+
 def _commutes(R: np.ndarray, sn: np.ndarray, rtol: float) -> bool:
-    norm_r, norm_n = np.linalg.norm(R), np.linalg.norm(sn)
-    if norm_r == 0.0 or norm_n == 0.0 or np.array_equal(sn, sn[0, 0] * np.eye(sn.shape[0])):
+    (R, big_r), (sn, big_n) = _unit_max(R), _unit_max(sn)
+    if big_r == 0.0 or big_n == 0.0 or np.array_equal(sn, sn[0, 0] * np.eye(sn.shape[0])):
         return True
-    return bool(np.linalg.norm(R @ sn - sn @ R) <= rtol * norm_r * norm_n)
+    return bool(np.linalg.norm(R @ sn - sn @ R) <= rtol * np.linalg.norm(R) * np.linalg.norm(sn))
 
 
 def _common_basis(R: np.ndarray, sn: np.ndarray, rtol: float) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
@@ -333,14 +339,15 @@ def _common_basis(R: np.ndarray, sn: np.ndarray, rtol: float) -> tuple[np.ndarra
     basis with the smallest off-diagonal residual kept.
     """
     m = R.shape[0]
-    R = 0.5 * (R + R.T)
-    norm_r, norm_n = np.linalg.norm(R), np.linalg.norm(sn)
-    if norm_n == 0.0 or np.array_equal(sn, sn[0, 0] * np.eye(m)):
+    # work at unit scale (a noise of 1e-193 has a Frobenius norm of 0 in doubles) and scale the diagonals back
+    (R, big_r), (sn, big_n) = _unit_max(0.5 * (R + R.T)), _unit_max(sn)
+    if big_n == 0.0 or np.array_equal(sn, sn[0, 0] * np.eye(m)):
         r, U = np.linalg.eigh(R)
-        return U, r, np.full(m, float(sn[0, 0]))
-    if norm_r == 0.0:
+        return U, r * big_r, np.full(m, float(sn[0, 0]) * big_n)
+    if big_r == 0.0:
         s, U = np.linalg.eigh(sn)
-        return U, np.zeros(m), s
+        return U, np.zeros(m), s * big_n
+    norm_r, norm_n = np.linalg.norm(R), np.linalg.norm(sn)
     if not _commutes(R, sn, rtol):
         return None
     candidates = []
@@ -354,7 +361,7 @@ def _common_basis(R: np.ndarray, sn: np.ndarray, rtol: float) -> tuple[np.ndarra
     resid, U, r, s = min(candidates, key=lambda c: c[0])
     if resid > max(np.sqrt(rtol), 1e3 * m * np.finfo(float).eps):
         return None
-    return U, r, s
+    return U, r * big_r, s * big_n
 
 
 def structured_gaussian(A, budget, signal_cov=1.0, noise_cov=0.0, *, tol: float = 1e-13,
@@ -487,7 +494,9 @@ def _split_solution(A: np.ndarray, U: np.ndarray, power: np.ndarray, noise: np.n
     m = A.shape[0]
     alloc, mi, dual, sig, noise_gain, extra = _channel_split(power, noise, budget, tol)
     # The channel signals are U^T A Y (variances r_i), the channel noises U^T N (variances s_i).
-    F = (U * sig) @ (U.T @ A)
+    # Erasing everything is Delta = -A Y exactly: -U U^T A would leave a rounding residue of signal that
+    # noise of 1e-20 turns into 1e-12 nats
+    F = -A.copy() if np.all(sig == -1.0) else (U * sig) @ (U.T @ A)
     G = (U * noise_gain) @ U.T if noisy_frame else np.zeros((m, m))
     W_cov = (U * extra) @ U.T if np.any(extra) else np.zeros((m, m))
     return IsotropicGaussianSolution(float(mi), alloc, power, float(dual), F, G, W_cov, noise.copy())
@@ -534,6 +543,9 @@ def _channel_split(power: np.ndarray, noise: np.ndarray, budget: float, tol: flo
     sin_top, cos_top = np.sqrt(rn / r2), np.sqrt(sn / r2)
     quiet = ~noisy
     tp, rr2 = top[noisy], r2[noisy]
+    # pi/2 - top, accurate when the noise is tiny (tp itself then rounds to pi/2, and sin 2 beta = sin 2 (tp - x)
+    # loses everything below its ulp: a spurious root near x ~ 1e-16 made the split wrong for noise ~1e-100)
+    co = np.arctan2(np.sqrt(sn[noisy]), np.sqrt(rn[noisy]))
     half = 0.5 * tp
     tiny = np.finfo(float).tiny
 
@@ -550,16 +562,21 @@ def _channel_split(power: np.ndarray, noise: np.ndarray, budget: float, tol: flo
         # the root lies past the midpoint, beta otherwise), by safeguarded Newton on log x.
         side = np.log(np.tan(half)) - np.log(rr2 * np.sin(tp)) - log_lam > 0  # True: solve in psi
         sign = np.where(side, 1.0, -1.0)
-        guess = np.where(side, np.exp(log_lam) * rr2 * np.sin(2 * tp),
+        guess = np.where(side, np.exp(log_lam) * rr2 * np.sin(2 * co),
                          np.sqrt(rn[noisy] / sn[noisy]) * np.exp(-log_lam) / (2.0 * rr2))
         hi = np.log(half)
         lo = np.full_like(hi, -745.0)
         u = np.clip(np.log(np.clip(guess, tiny, None)), lo, hi)
         for _ in range(200):
             x = np.exp(u)
-            b, p = np.where(side, tp - x, x), np.where(side, x, tp - x)
-            f = sign * (np.log(np.tan(p)) - np.log(rr2 * np.sin(2 * b)) - log_lam)
-            df = x * (2.0 / np.sin(2 * p) + 2.0 / np.tan(2 * b))
+            # with w = co + x the far angle is pi/2 - w: tan(top - x) = 1 / tan w, sin 2 (top - x) = sin 2w
+            # and tan 2 (top - x) = -tan 2w, all without the cancellation of tp - x
+            w = co + x
+            log_tan_p = np.where(side, np.log(np.tan(x)), -np.log(np.tan(w)))
+            sin_2b = np.where(side, np.sin(2 * w), np.sin(2 * x))
+            f = sign * (log_tan_p - np.log(rr2 * sin_2b) - log_lam)
+            df = x * (2.0 / np.where(side, np.sin(2 * x), np.sin(2 * w))
+                      + 2.0 / np.where(side, -np.tan(2 * w), np.tan(2 * x)))
             step = u - f / df
             below = f < 0
             lo, hi = np.where(below, u, lo), np.where(below, hi, u)
