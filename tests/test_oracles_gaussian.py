@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from scipy.optimize import minimize
 
 import mi_cvx
-from mi_cvx import info, oracles, testing
+from mi_cvx import oracles, testing
 
 #: Seeded and reproducible whatever profile is loaded; the data are drawn by hypothesis itself
 #: (mi_cvx.testing), so a failure shrinks to a small counterexample.
