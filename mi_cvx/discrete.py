@@ -278,6 +278,11 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
         params["stealth_weight"] = parameter("stealth_weight", weight)
     identity = model.identity_outputs()
     d = model.distortion
+    # Letters of X with probability 0 must stay at 0 in Xhat for KL(P_Xhat || P_X) to be finite.  The conic form
+    # gets that as a bound P_Xhat <= 1 - absent (absent: 1 on those letters, a parameter that sync keeps in step
+    # with p_xy) and a reference of 1 there: left to the relative-entropy cone alone, its boundary at P_X = 0 made
+    # every backend stop with an infinite KL or optimal_inaccurate (tests/test_attackers.py, absent letters).
+    absent = cp.Parameter(k, nonneg=True, name="absent_letters", value=(model.p_xy.sum(axis=1) <= 0).astype(float))
 
     def weight_value() -> float:
         """The stealth weight's current value (0 without one)."""
@@ -307,7 +312,10 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
         stealth_con = None
         if stealthy:
             # KL(P_Xhat || P_X) (docs/theory.md section 9): a rel_entr of a linear map of the attack.
-            kl = cp.sum(cp.rel_entr(cp.sum(out_joint, axis=0), cp.sum(P, axis=1)))
+            # (the reference is P_X + absent: 1 on the absent letters, where P_Xhat is held at 0, so their
+            # terms are 0 log(0 / 1) = 0 and no cone sits on its boundary)
+            kl = cp.sum(cp.rel_entr(cp.sum(out_joint, axis=0), cp.sum(P, axis=1) + absent))
+            cons.append(cp.sum(out_joint, axis=0) <= 1.0 - absent)
             if cap is not None:
                 stealth_con = kl <= params["stealth"]
                 cons.append(stealth_con)
@@ -334,6 +342,8 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
                                               "x" if knows == "nothing" else knows, variables.get("channel"))
             else:
                 channel = _channel_from_output(p, out_joint.value, identity)
+            if stealthy:
+                channel = _keep_absent(p, channel, knows)
             budget_value = params["budget"].value if "budget" in params else None
             repaired = False
             if budget_value is not None and not ap.custom:
@@ -483,6 +493,7 @@ def _build(model: DiscreteModel, budget, knows: str, formulation: str, family: s
 
     def sync(ap: AttackProblem) -> None:
         p = _p_xy(P.value, (k, ell))  # a new value must still be a pmf
+        absent.value = (p.sum(axis=1) <= 0).astype(float)
         if "budget" in params:
             budget = params["budget"].value
             assert budget is not None  # sync runs after AttackProblem._check_values, which rejects None
@@ -682,6 +693,40 @@ def _repair(p: np.ndarray, channel: np.ndarray, no_change: np.ndarray, distortio
         return channel
     t = min(1.0, (cost - budget) / (cost - least))
     return (1.0 - t) * channel + t * no_change
+
+
+def _keep_absent(p: np.ndarray, channel: np.ndarray, knows: str) -> np.ndarray:
+    """The channel with no mass on the letters of ``X`` of probability 0 (where a finite KL needs none).
+
+    A solver holds those outputs at 0 only to its feasibility tolerance (~1e-10), and a re-checked
+    ``KL(P_Xhat || P_X)`` is then infinite.  The mass is dropped and the rows renormalised; for the blind
+    attacker the shifts that reach such a letter are dropped from the noise pmf, so the channel stays a
+    shift channel.  Nothing changes when every letter occurs.
+    """
+    present = p.sum(axis=1) > 0
+    if present.all():
+        return channel
+    k, ell, kp = channel.shape
+    if knows == "nothing":
+        w = _noise_pmf(p, channel)
+        # shift j reaches an absent letter from some present x: (x + j) mod k absent
+        hits = np.zeros(k, dtype=bool)
+        for x in np.flatnonzero(present):
+            hits |= ~present[(x + np.arange(k)) % k]
+        if w[~hits].sum() <= 0:
+            return channel
+        w = np.where(hits, 0.0, w) / w[~hits].sum()
+        shift = (np.arange(k)[None, :] - np.arange(k)[:, None]) % k  # [x, xh] -> j
+        return np.broadcast_to(w[shift][:, None, :], channel.shape).copy()
+    out = channel.copy()
+    rows = out[present][:, :, :k]
+    rows[:, :, ~present] = 0.0
+    sums = rows.sum(axis=2, keepdims=True)
+    fine = sums[..., 0] > 0
+    block = out[present]
+    block[fine] = rows[fine] / sums[fine]
+    out[present] = block
+    return out
 
 
 def _noise_pmf(p: np.ndarray, channel: np.ndarray) -> np.ndarray:

@@ -399,6 +399,79 @@ def test_zero_cap_blind_discrete_is_no_attack(family):
     assert result.attack["noise_pmf"][0] == pytest.approx(1.0, abs=math.sqrt(result.tolerance))
 
 
+#: stealth terms of the absent-letter tests: a cap, a weight, both, and a cap that binds hard
+ABSENT_STEALTH = [{"stealth": 0.05}, {"stealth_weight": 0.5}, {"stealth": 0.002, "stealth_weight": 0.5},
+                  {"stealth": 5e-4}]
+
+
+@pytest.mark.parametrize("stealth", ABSENT_STEALTH, ids=lambda s: "-".join(f"{k}={v}" for k, v in s.items()))
+@pytest.mark.parametrize("knows", ["x_and_y", "x"])
+@pytest.mark.parametrize("solver", [None, *DISCRETE_BACKENDS])
+def test_stealth_with_absent_letters(solver, knows, stealth):
+    # A letter of X with probability 0 must stay at 0 in Xhat (KL(P_Xhat || P_X) is infinite otherwise), so the
+    # problem on the alphabet without it is the same problem: an independent reference.  Left to the relative-
+    # entropy cone alone the letter made every backend stop with an infinite KL or optimal_inaccurate.
+    p = np.array([[0.3, 0.1], [0.0, 0.0], [0.2, 0.4]])
+    for budget in (0.05, 0.2):
+        problem = mi_cvx.discrete_channel(p, budget, knows=knows, formulation="channel", **stealth)
+        # SCS at its own eps (its tolerance says so): at eps 1e-9 it runs out of iterations on stealth-weight
+        # problems, with or without an absent letter
+        result = problem.solve("SCS") if solver == "SCS" else _solve(problem, solver)
+        ref = _solve(mi_cvx.discrete_channel(p[[0, 2]], budget, knows=knows, formulation="channel", **stealth))
+        tol = max(result.tolerance, ref.tolerance)
+        _close(result.objective, ref.objective, tol, factor=2, what=f"absent letter vs reduced alphabet ({solver})")
+        assert np.isfinite(result.kl) and result.attack["output_joint"][:, 1].sum() == 0.0
+        if "stealth" in stealth:
+            _at_most(result.kl, stealth["stealth"], tol, what="kl within the cap")
+
+
+def _blind_stealth_reference(p, allowed, budget, cap, weight) -> float:
+    """min over noise pmfs w on the ``allowed`` shifts of I + weight KL, KL <= cap, E d_H <= budget (SLSQP)."""
+    k = p.shape[0]
+    p_x = p.sum(axis=1)
+    idx = np.flatnonzero(allowed)
+    cost = np.array([sum(p_x[x] * (j % k != 0) for x in range(k)) for j in idx])
+
+    def full(v):
+        w = np.zeros(k)
+        w[idx] = np.clip(v, 0.0, None) / np.clip(v, 0.0, None).sum()
+        return w
+
+    def kl(v):
+        out = np.array([sum(p_x[x] * full(v)[(z - x) % k] for x in range(k)) for z in range(k)])
+        live = out > 0
+        return float(np.sum(out[live] * np.log(out[live] / p_x[live])))
+
+    def objective(v):
+        return oracles.discrete_blind_value(p, full(v)) + weight * kl(v)
+
+    cons = [{"type": "eq", "fun": lambda v: np.sum(v) - 1.0}, {"type": "ineq", "fun": lambda v: budget - cost @ v}]
+    if cap is not None:
+        cons.append({"type": "ineq", "fun": lambda v: cap - kl(v)})
+    best = math.inf
+    for v0 in (np.eye(idx.size)[0], np.full(idx.size, 1.0 / idx.size), np.array([0.9, 0.1])):
+        res = minimize(objective, v0, method="SLSQP", bounds=[(0.0, 1.0)] * idx.size, constraints=cons,
+                       options={"ftol": 1e-14, "maxiter": 500})
+        v = np.clip(res.x, 0.0, None) / np.clip(res.x, 0.0, None).sum()
+        if cost @ v <= budget * (1 + 1e-9) + 1e-12 and (cap is None or kl(v) <= cap * (1 + 1e-7) + 1e-12):
+            best = min(best, objective(v))
+    return best
+
+
+@pytest.mark.parametrize("stealth", ABSENT_STEALTH, ids=lambda s: "-".join(f"{k}={v}" for k, v in s.items()))
+def test_blind_stealth_with_absent_letters(stealth):
+    # Letters 1 and 3 of four never occur: the blind attacker may only shift by 0 or 2 (a shift by 1 or 3 sends
+    # a letter that occurs onto one that does not); the reference searches those two shifts.
+    p = np.array([[0.3, 0.1], [0.0, 0.0], [0.2, 0.4], [0.0, 0.0]])
+    allowed = np.array([True, False, True, False])
+    for budget in (0.2, 0.45):
+        result = _solve(mi_cvx.discrete_channel(p, budget, knows="nothing", formulation="channel", **stealth))
+        ref = _blind_stealth_reference(p, allowed, budget, stealth.get("stealth"), stealth.get("stealth_weight", 0.0))
+        _close(result.objective, ref, result.tolerance, factor=2, what="blind absent letters vs SLSQP")
+        w = result.attack["noise_pmf"]
+        assert np.isfinite(result.kl) and w[1] == 0.0 and w[3] == 0.0
+
+
 @pytest.mark.parametrize("family", ["scalar", "vector"])
 def test_zero_cap_blind_gaussian_is_no_attack(family):
     if family == "scalar":
