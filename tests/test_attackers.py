@@ -425,6 +425,22 @@ def test_stealth_with_absent_letters(solver, knows, stealth):
             _at_most(result.kl, stealth["stealth"], tol, what="kl within the cap")
 
 
+def test_absent_letters_follow_new_parameter_values():
+    # the bound that holds an absent letter at 0 is a parameter kept in step with p_xy at each solve
+    p = np.array([[0.3, 0.1], [0.0, 0.0], [0.2, 0.4]])
+    full = np.array([[0.25, 0.1], [0.05, 0.05], [0.15, 0.4]])
+    problem = mi_cvx.discrete_channel(full, 0.05, formulation="channel", stealth=0.002)
+    first = _solve(problem)
+    assert first.attack["output_joint"][:, 1].sum() > 0  # the letter occurs: the attack may use it
+    problem.parameters["p_xy"].value = p
+    again = _solve(problem)
+    ref = _solve(mi_cvx.discrete_channel(p[[0, 2]], 0.05, formulation="channel", stealth=0.002))
+    _close(again.objective, ref.objective, max(again.tolerance, ref.tolerance), factor=2, what="absent after update")
+    assert np.isfinite(again.kl) and again.attack["output_joint"][:, 1].sum() == 0.0
+    problem.parameters["p_xy"].value = full  # and back: the letter is free again
+    _close(_solve(problem).objective, first.objective, first.tolerance, what="absent letter released")
+
+
 def _blind_stealth_reference(p, allowed, budget, cap, weight) -> float:
     """min over noise pmfs w on the ``allowed`` shifts of I + weight KL, KL <= cap, E d_H <= budget (SLSQP)."""
     k = p.shape[0]
