@@ -84,6 +84,9 @@ _BLOCK = 1 << 22
 #: Caps on the inverse barrier curvature, relative to the largest entry of r (a proximal floor),
 #: tried in turn until the structured Newton solve is accurate.
 _PROX = (1e8, 1e6, 1e4, 1e2, 1.0)
+#: Least relative slack (of the budget and of the stealth cap) a start of the interior-point method
+#: needs; candidates closer to either boundary are used only when nothing better is found.
+_MARGIN = 1e-3
 
 
 # ----------------------------------------------------------------------------- result
@@ -1498,23 +1501,38 @@ class _Interior:
                     plan = self._cheapest_onto((1.0 - t) * data.px[:kp] + t * P_cheap)
                     if plan is not None:
                         bases.append((plan, alphas))
+        # A candidate must keep a relative margin from the budget and the cap, not merely be inside:
+        # a mixture can land on a boundary exactly (e.g. Hamming, a budget of alpha (1 - 1/m) with m
+        # allowed outputs -- m = 2 for p_xy = [[.3, .1], [0, 0], [.2, .4]] under a stealth term,
+        # whose absent letter leaves the uniform channel U two outputs, and budget 0.05 = 0.1 / 2), so
+        # that its slack is positive only by rounding (~1e-17).  The barrier then starts with a
+        # budget curvature ~tau / slack^2 ~ 1e32, every structured Newton solve fails, and the
+        # method stalls at the start with a large (honest) gap.  Near-boundary candidates stay a
+        # last resort, the closest-to-centre one first.
+        best, best_margin = None, 0.0
         for base, mix in bases:
             for alpha in mix:
                 W = (1.0 - alpha) * base + alpha * (U if base.ndim == 2 else U[:, None, :])
                 r = self.fix_rows(self.start(W))
-                if self.evaluate(r)["inside"]:
+                margin = self._margin(self.evaluate(r))
+                if margin >= _MARGIN:
                     return r
+                if margin > best_margin:
+                    best, best_margin = r, margin
         if self.has_cap and self.info > 0:
             # phase 1: minimise KL(P_Xhat || P_X) alone under the budget, stopping inside the cap
             assert data.cap is not None
             cap = data.cap
             phase1 = type(self)(replace(data, weight=1.0, cap=None, stealthy=True))
             phase1.info = 0.0
-            phase1.run(None, 0.0, 200, stop=lambda ev: ev["kl"] < cap * (1.0 - 1e-9))
+            phase1.run(None, 0.0, 200, stop=lambda ev: ev["kl"] < cap * (1.0 - _MARGIN))
             self.passes += phase1.passes
             r = phase1.final_r
-            if self.evaluate(r)["inside"]:
-                return r
+            margin = self._margin(self.evaluate(r))
+            if margin > best_margin:
+                best, best_margin = r, margin
+        if best is not None:
+            return best
         raise InvalidInputError("stealth_cap" if self.has_cap else "budget",
                                 "no strictly feasible channel (the budget and the stealth cap leave no interior: "
                                 "KL(P_Xhat || P_X) cannot go below the cap within the budget; a zero cap needs "
@@ -1541,6 +1559,17 @@ class _Interior:
         W[rows] = 0.0
         W[np.ix_(rows, cols)] = plan / plan.sum(axis=1, keepdims=True)
         return W
+
+    def _margin(self, ev: dict) -> float:
+        """The relative slack ``min(s_b / slack, s_c / cap, 1)`` of an iterate (0 off the strict domain)."""
+        if not ev["inside"]:
+            return 0.0
+        margin = 1.0
+        if self.has_budget:
+            margin = min(margin, ev["sb"] / self.slack)
+        if self.data.cap is not None:
+            margin = min(margin, ev["sc"] / self.data.cap)
+        return margin
 
     def _ftb(self, x: np.ndarray, dx: np.ndarray, scalars: list[tuple[float, float]]) -> float:
         """The largest step in ``[0, 1]`` keeping ``x + a dx > 0`` (on the mask) and the scalar pairs positive."""

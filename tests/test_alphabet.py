@@ -23,6 +23,7 @@ import numpy as np
 import pytest
 from scipy.special import rel_entr, xlogy
 
+import mi_cvx
 from mi_cvx import alphabet
 from mi_cvx.alphabet import lower_bound, solve_alphabet
 from mi_cvx.errors import InvalidInputError
@@ -381,6 +382,87 @@ def test_thin_cap_needs_a_phase_one():
     check(sol, p, d, budget, conic_reference(p, d, budget, cap=cap), cap=cap)
     with pytest.raises(InvalidInputError, match="stealth_cap"):
         solve_alphabet(p, d, 0.55, stealth_cap=1e-3)  # no channel is that cheap and that stealthy (CLARABEL agrees)
+
+
+def _absent_pmf(name):
+    """A pmf with letters of X that never occur (zero rows)."""
+    if name == "3x2":
+        return np.array([[0.3, 0.1], [0.0, 0.0], [0.2, 0.4]])
+    p = np.random.default_rng(11).random((6, 3))
+    p[[1, 4]] = 0.0
+    return p / p.sum()
+
+
+STEALTH_TERMS = {"cap": {"stealth": 0.05}, "weight": {"stealth_weight": 0.5},
+                 "cap and weight": {"stealth": 0.05, "stealth_weight": 0.5}}
+
+
+def _check_against_reduced(p, d, budget, knows, terms):
+    """The route on ``p`` against the same problem without the absent letters (an equivalent problem:
+    under a stealth term ``Xhat`` may never emit a letter with ``P_X = 0``, as the KL would be infinite)."""
+    keep = p.sum(axis=1) > 0
+    res = mi_cvx.discrete_channel(p, budget, distortion=d, knows=knows, **terms).solve("INTERIOR_POINT")
+    ref = mi_cvx.discrete_channel(p[keep], budget, distortion=None if d is None else d[np.ix_(keep, keep)],
+                                  knows=knows, **terms).solve("INTERIOR_POINT")
+    assert res.ok and ref.ok and res.solver == ref.solver == "INTERIOR_POINT"
+    assert 0.0 <= res.gap <= 1e-6 and res.budget_used <= budget
+    assert res.kl is not None and np.isfinite(res.kl)
+    if "stealth" in terms:
+        assert res.kl <= terms["stealth"]
+    assert np.all(np.asarray(res.attack["output_joint"])[:, ~keep] == 0.0)  # absent letters are never emitted
+    assert abs(res.objective - ref.objective) <= 1e-6, (res.objective, ref.objective)
+    assert res.objective - res.gap <= ref.objective + ref.gap  # the certificate stays a valid lower bound
+    # and an independent conic reference of the reduced problem
+    dr = 1.0 - np.eye(int(keep.sum())) if d is None else d[np.ix_(keep, keep)]
+    conic = conic_reference(p[keep], dr, budget, knows, terms.get("stealth_weight"), terms.get("stealth"))
+    assert abs(res.objective - conic) <= 1e-6, (res.objective, conic)
+    return res
+
+
+@pytest.mark.parametrize("terms", list(STEALTH_TERMS))
+@pytest.mark.parametrize("budget", [0.05, 0.2])
+@pytest.mark.parametrize("knows", ["x_and_y", "x"])
+@pytest.mark.parametrize("name", ["3x2", "6x3"])
+def test_absent_letters_with_stealth(name, knows, budget, terms):
+    # regression: for the 3x2 pmf, the cap and budget 0.05 (x_and_y) the interior-point start sat on the
+    # budget boundary (the uniform channel over the two allowed letters, mixed in at 0.1, costs exactly
+    # 0.05): the route stalled with gap 0.026 and objective 0.0688 instead of 0.0462
+    _check_against_reduced(_absent_pmf(name), None, budget, knows, STEALTH_TERMS[terms])
+
+
+@pytest.mark.parametrize("knows", ["x_and_y", "x"])
+def test_absent_letters_with_stealth_custom_distortion(knows):
+    p = _absent_pmf("6x3")
+    rng = np.random.default_rng(12)
+    d = 2.0 * rng.random((6, 6)) * (1.0 - np.eye(6))
+    d[:, 1] = 0.02  # the absent letter 1 is the cheapest output of every letter, yet may not be emitted
+    for budget in (0.05, 0.2):
+        _check_against_reduced(p, d, budget, knows, STEALTH_TERMS["cap and weight"])
+
+
+def _tie_pmf(seed, k):
+    if seed is None:  # the reduced problem of test_absent_letters_with_stealth
+        return np.array([[0.3, 0.1], [0.2, 0.4]])
+    rng = np.random.default_rng(seed)
+    for size in (2, 3, 4):  # the draws of the search that found these instances
+        p = rng.random((size, 3))
+        if size == k:
+            return p / p.sum()
+    raise AssertionError(k)
+
+
+@pytest.mark.parametrize(("seed", "k", "alpha", "knows", "cap"),
+                         [(2, 3, 0.5, "x", None), (2, 3, 0.5, "x", 0.05), (4, 3, 0.1, "x_and_y", None),
+                          (None, 2, 0.1, "x_and_y", 0.05), (None, 2, 0.1, "x", 0.05)])
+def test_start_off_the_budget_boundary(seed, k, alpha, knows, cap):
+    # Hamming with budget alpha (1 - 1/k) is exactly the cost of the no-attack channel mixed with the
+    # uniform one at alpha, a candidate start; it must not be taken (its slack is positive only by
+    # rounding), or the first three instances stall with gaps 4e-3 to 0.6
+    p = _tie_pmf(seed, k)
+    d = 1.0 - np.eye(k)
+    budget = alpha * (1 - 1 / k)
+    sol = solve_alphabet(p, d, budget, knows=knows, stealth_cap=cap, method="ipm")
+    check(sol, p, d, budget, conic_reference(p, d, budget, knows, None, cap), knows, None, cap)
 
 
 # ----------------------------------------------------------------------------- warm starts
