@@ -37,6 +37,10 @@ from .errors import InvalidInputError, ResourceLimitError, SolverError, Unsuppor
 #: exact path) instead of the conic form when the conic solve is estimated to take longer.
 AUTO_CONIC_SECONDS = 2.0
 
+#: The re-check ``mi_check`` (the information of the attack as read back: realisable and within the budget)
+#: must agree with the solver's value to this multiple of the value tolerance.
+RECHECK_FACTOR = 1.0
+
 
 def solve(problem: AttackProblem, solver: str | None = None, *, raise_on_failure: bool = True,
           time_limit: float | None = None, **options) -> AttackResult:
@@ -101,6 +105,24 @@ def solve(problem: AttackProblem, solver: str | None = None, *, raise_on_failure
                 if not conic_reach:
                     routed.note = f"{why}; the conic route is beyond reach ({_beyond_reach(estimate, limit)})"
                     return finish(problem, routed, raise_on_failure)
+    # The certified route as a fallback of a default solve whose conic solves were not accurate (an
+    # ill-conditioned model the interior-point backends meet only to their tolerance), where one applies.
+    route_open = (solver is None and not options and bool(policy) and problem.hooks.route is not None
+                  and not problem.custom and not failed)
+
+    def route_fallback() -> AttackResult | None:
+        nonlocal route_open
+        route_open = False
+        routed = route_answer(problem)
+        if routed is None:
+            return None
+        if routed.ok:
+            routed.note = ("the conic solves were not accurate (" + "; ".join(failed)
+                           + f"): answered by the {routed.solver} route (certified gap {routed.gap:.2g} nats)")
+            return routed
+        failed.append(f"{routed.solver}: {routed.message}")
+        return None
+
     for name, extra in attempts:
         if exact_allowed and not exact_tried and failed and name in _solvers.EXACT_PATH_BEFORE:
             # The interior-point backends failed: the exact path, where the structure
@@ -111,6 +133,10 @@ def solve(problem: AttackProblem, solver: str | None = None, *, raise_on_failure
                 exact.note = ("the conic solves were not accurate (" + "; ".join(failed)
                               + "): answered on the exact path")
                 return finish(problem, exact, raise_on_failure)
+        if route_open and failed and name in _solvers.EXACT_PATH_BEFORE:
+            routed = route_fallback()
+            if routed is not None:
+                return finish(problem, routed, raise_on_failure)
         estimate = problem.estimate(name)
         if failed and time.perf_counter() - started + estimate.seconds > limit:
             failed.append(f"{name}: not tried, the chain would exceed the time limit of {limit:.3g} s")
@@ -142,6 +168,10 @@ def solve(problem: AttackProblem, solver: str | None = None, *, raise_on_failure
             exact.note = ("the conic solves were not accurate (" + "; ".join(failed)
                           + "): answered on the exact path")
             return finish(problem, exact, raise_on_failure)
+    if not result.ok and route_open:
+        routed = route_fallback()
+        if routed is not None:
+            return finish(problem, routed, raise_on_failure)
     if result.ok and failed:
         result.note = "default chain fell back after: " + "; ".join(failed)
     elif not result.ok and len(failed) > 1:
@@ -340,14 +370,13 @@ def accuracy_problems(problem: AttackProblem, result: AttackResult, res_tol: flo
     if result.mi < -val_tol:
         problems.append(f"negative information {result.mi:.3g} nats")
     if result.mi_check is not None:
-        # An independent re-evaluation of the returned attack must give the
-        # solver's value.  The re-check is itself sensitive to how accurately
-        # the point satisfies the (slightly violated) cone constraints, so it
-        # gets ten times the value tolerance.
-        # An attack repaired to feasibility leaks at least the optimum and the solver's
-        # overspent value is at most about it: both are within the tolerance of the
-        # optimum only if they agree to the tolerance itself.
-        check_tol = val_tol if repaired else 10 * val_tol
+        # An independent re-evaluation of the returned attack must give the solver's value, to
+        # the value tolerance itself: the attack read back is one that exists (a Gaussian one
+        # with Cov(Delta | Y, N) >= 0, a discrete channel with normalised rows) within the
+        # budget (an overspent point is mixed with no attack), so its information is what the
+        # attacker gets.  (Ten times the tolerance used to be allowed here, and let Clarabel
+        # answers 1.6e-5 to 6e-5 off through: blind attacks at budgets ~1e-4 of the threshold.)
+        check_tol = val_tol if repaired else RECHECK_FACTOR * val_tol
         err = relative_error(result.mi, result.mi_check)
         if not (err <= check_tol):
             problems.append(

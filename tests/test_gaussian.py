@@ -120,7 +120,10 @@ def random_problem(seed, m, n):
 def test_noiseless_projection_matches_falling_bar(solver, inputs):
     A, s2, budget = inputs["A"], inputs["signal_cov"], inputs["budget"]
     lam = s2 * np.linalg.svd(A, compute_uv=False) ** 2
-    result = mi_cvx.gaussian_vector(**inputs).solve(solver)
+    # SCS tight: at its default eps (1e-4) the attack it returns, made realisable (Cov(Delta | Y) >= 0), leaves
+    # ~1e-4 of signal on a direction with no noise, and its information is far above the value (7 of 40
+    # random noiseless models): flagged, rightly, so the comparison with the oracle needs the tight setting
+    result = mi_cvx.gaussian_vector(**inputs).solve(solver, **(SCS_TIGHT if solver == "SCS" else {}))
     fb = oracles.falling_bar(lam, budget)
     assert result.oracle == pytest.approx(fb.mi, rel=1e-9, abs=1e-12)
     assert_close_to_oracle(result.mi, fb.mi, solver)
