@@ -625,7 +625,8 @@ def _build_full(model: GaussianModel, units: Units, budget, knows, family, descr
                 # no attack's (a feasible point: every constraint but the budget is homogeneous in the attack's
                 # blocks or convex through 0) meets the budget; by Lemma 2.1 its information is at most the
                 # mixture of the two, and the re-check must then agree with the solver's value.
-                used, limit = float(np.trace(Sv[n + p:, n + p:])), float(params["budget"].value) / units.observation
+                used = float(np.trace(Sv[n + p:, n + p:]))
+                limit = float(np.asarray(params["budget"].value)) / units.observation
                 if used > limit:
                     keep = limit / used * (1.0 - 1e-15)
                     Sv[n + p:, :] *= keep
