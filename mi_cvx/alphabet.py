@@ -1533,10 +1533,13 @@ class _Interior:
                 best, best_margin = r, margin
         if best is not None:
             return best
-        raise InvalidInputError("stealth_cap" if self.has_cap else "budget",
-                                "no strictly feasible channel (the budget and the stealth cap leave no interior: "
-                                "KL(P_Xhat || P_X) cannot go below the cap within the budget; a zero cap needs "
-                                "P_Xhat = P_X exactly)")
+        if self.has_cap:
+            raise InvalidInputError("stealth_cap", "no strictly feasible channel (the budget and the stealth cap "
+                                    "leave no interior: KL(P_Xhat || P_X) cannot go below the cap within the "
+                                    "budget; a zero cap needs P_Xhat = P_X exactly)")
+        raise InvalidInputError("budget", "no strictly feasible channel found: the budget leaves no interior to "
+                                "start from (it is at, or within rounding of, the least cost any channel "
+                                "can have)")
 
     def _cheapest_onto(self, target: np.ndarray) -> np.ndarray | None:
         """``P(xh | x)`` of the least-cost transport of ``P_X`` onto the output law ``target`` (an LP), or None."""

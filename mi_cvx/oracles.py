@@ -572,11 +572,11 @@ def _channel_split(power: np.ndarray, noise: np.ndarray, budget: float, tol: flo
             # with w = co + x the far angle is pi/2 - w: tan(top - x) = 1 / tan w, sin 2 (top - x) = sin 2w
             # and tan 2 (top - x) = -tan 2w, all without the cancellation of tp - x
             w = co + x
-            log_tan_p = np.where(side, np.log(np.tan(x)), -np.log(np.tan(w)))
-            sin_2b = np.where(side, np.sin(2 * w), np.sin(2 * x))
+            near, far = np.where(side, x, w), np.where(side, w, x)  # the angles whose tan p, sin 2b are read
+            log_tan_p = sign * np.log(np.tan(near))
+            sin_2b = np.sin(2 * far)
             f = sign * (log_tan_p - np.log(rr2 * sin_2b) - log_lam)
-            df = x * (2.0 / np.where(side, np.sin(2 * x), np.sin(2 * w))
-                      + 2.0 / np.where(side, -np.tan(2 * w), np.tan(2 * x)))
+            df = x * (2.0 / np.sin(2 * near) - sign * 2.0 / np.tan(2 * far))
             step = u - f / df
             below = f < 0
             lo, hi = np.where(below, u, lo), np.where(below, hi, u)

@@ -31,7 +31,7 @@ from .core import (
     AttackResult,
     relative_error,
 )
-from .errors import InvalidInputError, ResourceLimitError, SolverError, UnsupportedSolverError
+from .errors import InvalidInputError, MiCvxError, ResourceLimitError, SolverError, UnsupportedSolverError
 
 #: With ``formulation="auto"``, a default solve takes the family's certified route (or its
 #: exact path) instead of the conic form when the conic solve is estimated to take longer.
@@ -113,7 +113,11 @@ def solve(problem: AttackProblem, solver: str | None = None, *, raise_on_failure
     def route_fallback() -> AttackResult | None:
         nonlocal route_open
         route_open = False
-        routed = route_answer(problem)
+        try:
+            routed = route_answer(problem)
+        except MiCvxError as exc:  # e.g. no strictly feasible start: the chain's own verdict stands
+            failed.append(f"the certified route: {exc}")
+            return None
         if routed is None:
             return None
         if routed.ok:

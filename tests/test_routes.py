@@ -476,3 +476,21 @@ def test_a_default_solve_falls_back_to_the_route_when_the_conic_solves_miss():
     assert default.ok and default.objective == pytest.approx(route.objective, abs=2e-6)
     if default.solver == "BLIND_SIMPLEX":
         assert "conic solves were not accurate" in default.note
+
+
+def test_a_route_that_cannot_start_leaves_the_chain_verdict():
+    # a budget of 9e-13 with free moves (a zero off the diagonal): the INTERIOR_POINT route finds no strictly
+    # feasible start and raises; as the fallback of a default solve that must not turn the chain's flagged
+    # result into an exception (8 fuzz instances were "refused" this way)
+    p = np.array([[0.08236313565094783, 0.09492120429828547, 0.14521929741813536, 0.06149118509411074],
+                  [0.0800696372034839, 0.05611044709818837, 0.13025501105434237, 0.0937317844650675],
+                  [0.0361372411143757, 0.14925353049148654, 0.03385195585171217, 0.036595570259864124]])
+    d = np.array([[0.0, 0.9180856848694576, 0.47100400896788247], [0.0, 0.0, 0.07892039640312011],
+                  [0.07652319784583972, 0.4942359575533603, 0.0]])
+    problem = mc.discrete_channel(p, 9.13969835532185e-13, distortion=d)
+    result = problem.solve(raise_on_failure=False)
+    assert result.ok or result.message
+    if not result.ok:
+        assert "certified route" in result.note or "INTERIOR_POINT" in result.note
+    with pytest.raises(mc.InvalidInputError, match="no strictly feasible"):
+        mc.discrete_channel(p, 9.13969835532185e-13, distortion=d).solve("INTERIOR_POINT")
