@@ -16,9 +16,9 @@ import pytest
 import mi_cvx as mc
 
 
-def _model(seed: int):
-    rng = np.random.default_rng([20261127, seed])
-    m, n = int(rng.integers(1, 7)), int(rng.integers(1, 7))
+def wide_gaussian_model(rng: np.random.Generator, max_size: int = 6):
+    """``(A, SY, SN, knows, budget)``: sizes 1..max_size, scales over 1e-6..1e6, faint signals possible."""
+    m, n = int(rng.integers(1, max_size + 1)), int(rng.integers(1, max_size + 1))
     A = rng.normal(size=(m, n)) * 10.0 ** rng.uniform(-3, 3)
     if rng.random() < 0.3:
         A *= 10.0 ** rng.uniform(-2, 2, (m, 1))
@@ -29,6 +29,10 @@ def _model(seed: int):
     knows = str(rng.choice(["x_and_y", "nothing"]))
     budget = float(10.0 ** rng.uniform(-4, 0.1)) * float(np.trace(A @ sy @ A.T))
     return A, sy, sn, knows, budget
+
+
+def _model(seed: int):
+    return wide_gaussian_model(np.random.default_rng([20261127, seed]))
 
 
 @pytest.mark.parametrize("seed", range(24))

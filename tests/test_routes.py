@@ -18,6 +18,8 @@ import pytest
 import mi_cvx as mc
 from mi_cvx import solvers
 
+from .test_fuzz_routes import wide_gaussian_model
+
 GAP = solvers.GAP_TOLERANCE
 
 # Tight settings under which each conic backend is accurate to well below 1e-6 on small problems.
@@ -420,17 +422,7 @@ def _faint_signal_model():
     4e-4 and a Cov(Delta | Y, N) with eigenvalues of -5e-12: it returned 0.0740962 nats, marked ok, while
     the certified optimum is 0.0741225 (2.5e-5 relative, beyond its tolerance of 1e-5).
     """
-    rng = np.random.default_rng(2015)
-    m, n = int(rng.integers(1, 14)), int(rng.integers(1, 14))
-    A = rng.normal(size=(m, n)) * 10.0 ** rng.uniform(-3, 3)
-    if rng.random() < 0.3:
-        A *= 10.0 ** rng.uniform(-2, 2, (m, 1))
-    L = rng.normal(size=(n, n))
-    sy = (L @ L.T / n + 10.0 ** rng.uniform(-3, 0) * np.eye(n)) * 10.0 ** rng.uniform(-3, 3)
-    M = rng.normal(size=(m, m))
-    sn = (M @ M.T / m + 10.0 ** rng.uniform(-4, 0) * np.eye(m)) * 10.0 ** rng.uniform(-4, 3)
-    rng.choice(["x_and_y", "nothing"])
-    budget = float(10.0 ** rng.uniform(-4, 0.1)) * float(np.trace(A @ sy @ A.T))
+    A, sy, sn, _, budget = wide_gaussian_model(np.random.default_rng(2015), max_size=13)
     return A, sy, sn, budget
 
 
