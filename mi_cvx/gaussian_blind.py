@@ -675,6 +675,25 @@ def _face_newton(mod: _Model, w: float, budget: float, s0: np.ndarray, tol: floa
     return best
 
 
+def _trial_value(mod: _Model, s_new: np.ndarray, snq: np.ndarray, sxq: np.ndarray, sxiq: np.ndarray | None,
+                 w: float) -> float | None:
+    """The objective ``0.5 logdet(SX + S) - 0.5 logdet(SN + S)`` (+ ``w`` KL) at a trial ``S`` of a line search.
+
+    In the coordinates of the face (``sxq``, ``snq``, ``sxiq`` rotated alike); None when either
+    matrix is not positive definite (the step left the domain).
+    """
+    f2, f1 = _cholesky(sxq + s_new), _cholesky(snq + s_new)
+    mod.big(mod.m)
+    mod.big(mod.m)
+    if f1 is None or f2 is None:
+        return None
+    ld1, ld2 = _logdet(f1), _logdet(f2)
+    value = 0.5 * (ld2 - ld1)
+    if sxiq is not None:
+        value += w * 0.5 * (float(np.sum(sxiq * s_new)) - ld2 + mod.logdet_sx)
+    return value
+
+
 def _frank_wolfe_step(mod: _Model, face: _Face, grad: np.ndarray, value: float, snq: np.ndarray, sxq: np.ndarray,
                       sxiq: np.ndarray | None, w: float, budget: float) -> tuple[_Face, float] | None:
     """``(1 - eta) S + eta budget v v^T`` (``v`` the eigenvector of ``lambda_min(grad)``) with backtracking on ``eta``.
@@ -694,16 +713,9 @@ def _frank_wolfe_step(mod: _Model, face: _Face, grad: np.ndarray, value: float, 
     eta = 1.0
     for _ in range(50):
         s_new = (1.0 - eta) * s_q + eta * vertex
-        f2, f1 = _cholesky(sxq + s_new), _cholesky(snq + s_new)
-        mod.big(m)
-        mod.big(m)
-        if f1 is not None and f2 is not None:
-            ld1, ld2 = _logdet(f1), _logdet(f2)
-            new_value = 0.5 * (ld2 - ld1)
-            if sxiq is not None:
-                new_value += w * 0.5 * (float(np.sum(sxiq * s_new)) - ld2 + mod.logdet_sx)
-            if new_value <= value + 1e-4 * eta * slope:
-                return _face_of(mod, face.q @ s_new @ face.q.T, budget), new_value
+        new_value = _trial_value(mod, s_new, snq, sxq, sxiq, w)
+        if new_value is not None and new_value <= value + 1e-4 * eta * slope:
+            return _face_of(mod, face.q @ s_new @ face.q.T, budget), new_value
         eta *= 0.5
     return None
 
@@ -894,17 +906,9 @@ def _line_search(mod: _Model, face: _Face, step_a: np.ndarray, step_b: np.ndarra
         mid *= budget / trace
         s_new = (ut @ mid) @ ut.T
         s_new = 0.5 * (s_new + s_new.T)
-        f2 = _cholesky(sxq + s_new)
-        f1 = _cholesky(snq + s_new)
-        mod.big(m)
-        mod.big(m)
-        if f1 is not None and f2 is not None:
-            ld1, ld2 = _logdet(f1), _logdet(f2)
-            new_value = 0.5 * (ld2 - ld1)
-            if sxiq is not None:
-                new_value += w * 0.5 * (float(np.sum(sxiq * s_new)) - ld2 + mod.logdet_sx)
-            if dec <= noise_floor or new_value <= value - 1e-4 * t * dec:
-                return _refactor(mod, face, ut, mid, budget), new_value, t
+        new_value = _trial_value(mod, s_new, snq, sxq, sxiq, w)
+        if new_value is not None and (dec <= noise_floor or new_value <= value - 1e-4 * t * dec):
+            return _refactor(mod, face, ut, mid, budget), new_value, t
         t *= 0.5
         if t * dec < 1e-3 * noise_floor:
             break

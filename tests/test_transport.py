@@ -21,6 +21,7 @@ import cvxpy as cp
 import numpy as np
 import pytest
 
+from benchmarks.bench_transport import random_model as bench_model
 from mi_cvx import oracles
 from mi_cvx.gaussian import _model
 from mi_cvx.info import gaussian_linear_mi
@@ -397,18 +398,8 @@ def test_more_signals_than_observations_and_rank_deficient_A(rng):
 # ---------------------------------------------------------------- timings (printed)
 
 
-def _bench_model(m, n, seed):
-    rng = np.random.default_rng(seed)
-    A = rng.normal(size=(m, n)) / np.sqrt(n)
-    R = rng.normal(size=(n, n))
-    sy = R @ R.T / n + 0.5 * np.eye(n)
-    Q = rng.normal(size=(m, m))
-    sn = 0.3 * (Q @ Q.T / m) + np.diag(rng.uniform(0.05, 0.5, size=m))
-    return A, sy, sn
-
-
 def test_thirty_by_thirty_is_fast():
-    A, sy, sn = _bench_model(30, 30, 1)
+    A, sy, sn = bench_model(30, 30, 1)
     budget = 0.3 * total(A, sy)
     solve_transport(A, sy, sn, budget)  # warm the imports
     t0 = time.perf_counter()
@@ -435,7 +426,7 @@ def test_ieee_118_bus_timing():
 @pytest.mark.timing
 @pytest.mark.parametrize("size", [100, 500])
 def test_large_random_timing(size):
-    A, sy, sn = _bench_model(size, size, 2)
+    A, sy, sn = bench_model(size, size, 2)
     budget = 0.2 * total(A, sy)
     t0 = time.perf_counter()
     sol = solve_transport(A, sy, sn, budget)
